@@ -1,0 +1,74 @@
+/* crypto/crypto -- see crypto.h. */
+#include "crypto/crypto.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "stek.h"
+
+_Static_assert(sizeof(cr_hasher) >= sizeof(crypto_generichash_state),
+               "cr_hasher too small");
+_Static_assert(crypto_sign_PUBLICKEYBYTES == CR_SIGN_PK, "pk size");
+_Static_assert(crypto_sign_SECRETKEYBYTES == CR_SIGN_SK, "sk size");
+_Static_assert(crypto_sign_BYTES == CR_SIG, "sig size");
+_Static_assert(crypto_box_SEALBYTES == CR_SEAL_OVERHEAD, "seal size");
+
+int cr_setup(void) { return sodium_init() < 0 ? STEK_ERROR : 0; }
+
+void cr_random(void *buf, size_t len) { randombytes_buf(buf, len); }
+
+void cr_sign_keygen(uint8_t pk[CR_SIGN_PK], uint8_t sk[CR_SIGN_SK]) {
+  crypto_sign_keypair(pk, sk);
+}
+
+void cr_sign_msg(uint8_t sig[CR_SIG], const uint8_t *m, size_t len,
+                     const uint8_t sk[CR_SIGN_SK]) {
+  crypto_sign_detached(sig, NULL, m, len, sk);
+}
+
+int cr_verify_msg(const uint8_t sig[CR_SIG], const uint8_t *m, size_t len,
+                      const uint8_t pk[CR_SIGN_PK]) {
+  return crypto_sign_verify_detached(sig, m, len, pk) == 0 ? 0 : STEK_ESIGNATURE;
+}
+
+void cr_hash(uint8_t out[CR_HASH], const uint8_t *m, size_t len) {
+  crypto_generichash(out, CR_HASH, m, len, NULL, 0);
+}
+
+void cr_hash_init(cr_hasher *h) {
+  crypto_generichash_init((crypto_generichash_state *)h->st, NULL, 0, CR_HASH);
+}
+
+void cr_hash_update(cr_hasher *h, const uint8_t *m, size_t len) {
+  crypto_generichash_update((crypto_generichash_state *)h->st, m, len);
+}
+
+void cr_hash_final(cr_hasher *h, uint8_t out[CR_HASH]) {
+  crypto_generichash_final((crypto_generichash_state *)h->st, out, CR_HASH);
+}
+
+int cr_seal_to_device(uint8_t *out, const uint8_t *m, size_t len,
+                          const uint8_t pk[CR_SIGN_PK]) {
+  uint8_t xpk[crypto_box_PUBLICKEYBYTES];
+  if (crypto_sign_ed25519_pk_to_curve25519(xpk, pk) != 0) return STEK_EINVAL;
+  return crypto_box_seal(out, m, len, xpk) == 0 ? 0 : STEK_ERROR;
+}
+
+int cr_open_as_device(uint8_t *out, const uint8_t *c, size_t len,
+                          const uint8_t pk[CR_SIGN_PK],
+                          const uint8_t sk[CR_SIGN_SK]) {
+  uint8_t xpk[crypto_box_PUBLICKEYBYTES], xsk[crypto_box_SECRETKEYBYTES];
+  if (len < CR_SEAL_OVERHEAD) return STEK_ETRUNCATED;
+  if (crypto_sign_ed25519_pk_to_curve25519(xpk, pk) != 0 ||
+      crypto_sign_ed25519_sk_to_curve25519(xsk, sk) != 0) {
+    sodium_memzero(xsk, sizeof xsk);
+    return STEK_ERROR;
+  }
+  int rc = crypto_box_seal_open(out, c, len, xpk, xsk);
+  sodium_memzero(xsk, sizeof xsk);
+  return rc == 0 ? 0 : STEK_EMALFORMED;
+}
+
+void *cr_secret_alloc(size_t len) { return sodium_malloc(len); }
+void cr_secret_free(void *p) { sodium_free(p); }
+void cr_wipe(void *p, size_t len) { sodium_memzero(p, len); }

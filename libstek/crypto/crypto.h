@@ -1,0 +1,60 @@
+/*
+ * crypto/crypto -- thin, named wrappers over libsodium.
+ *
+ * Nothing else in libstek calls libsodium directly, so every construction
+ * the library relies on is listed here (and in docs/SECURITY.md):
+ *   - device signatures: Ed25519 (crypto_sign_detached)
+ *   - ids and hashes: BLAKE2b-256 (crypto_generichash)
+ *   - sealing a space's keys to a device: crypto_box_seal to the X25519 key
+ *     converted from the device's Ed25519 key (crypto_sign_ed25519_pk_to_
+ *     curve25519), as libsodium documents for reusing one identity key.
+ *
+ * Must never: invent a primitive, leave a secret in unlocked or unwiped
+ * memory longer than needed, or compare MACs with memcmp.
+ */
+#ifndef STEK_CRYPTO_H
+#define STEK_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_SIGN_PK 32
+#define CR_SIGN_SK 64
+#define CR_SIG 64
+#define CR_HASH 32
+#define CR_SPACE_KEY 32
+#define CR_SEAL_OVERHEAD 48
+
+/* sodium_init() once; 0 or STEK_ERROR. */
+int cr_setup(void);
+void cr_random(void *buf, size_t len);
+void cr_sign_keygen(uint8_t pk[CR_SIGN_PK], uint8_t sk[CR_SIGN_SK]);
+void cr_sign_msg(uint8_t sig[CR_SIG], const uint8_t *m, size_t len,
+                     const uint8_t sk[CR_SIGN_SK]);
+/* 0 if sig is a valid signature of m by pk, else STEK_ESIGNATURE. */
+int cr_verify_msg(const uint8_t sig[CR_SIG], const uint8_t *m, size_t len,
+                      const uint8_t pk[CR_SIGN_PK]);
+void cr_hash(uint8_t out[CR_HASH], const uint8_t *m, size_t len);
+
+/* Incremental BLAKE2b-256 (the state hash). */
+typedef struct cr_hasher { _Alignas(64) unsigned char st[384]; } cr_hasher;
+void cr_hash_init(cr_hasher *h);
+void cr_hash_update(cr_hasher *h, const uint8_t *m, size_t len);
+void cr_hash_final(cr_hasher *h, uint8_t out[CR_HASH]);
+
+/* Seal m to the device with Ed25519 public key pk: out gets len +
+ * CR_SEAL_OVERHEAD bytes.  0, or STEK_EINVAL for an unusable key. */
+int cr_seal_to_device(uint8_t *out, const uint8_t *m, size_t len,
+                          const uint8_t pk[CR_SIGN_PK]);
+/* Open a sealed box with this device's key pair: out gets len -
+ * CR_SEAL_OVERHEAD bytes.  0, or STEK_EMALFORMED if it does not open. */
+int cr_open_as_device(uint8_t *out, const uint8_t *c, size_t len,
+                          const uint8_t pk[CR_SIGN_PK],
+                          const uint8_t sk[CR_SIGN_SK]);
+
+/* Locked, guarded memory for secrets (sodium_malloc); wiped on free. */
+void *cr_secret_alloc(size_t len);
+void cr_secret_free(void *p);
+void cr_wipe(void *p, size_t len);
+
+#endif

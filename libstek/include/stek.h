@@ -1,0 +1,291 @@
+/*
+ * stek.h -- the public interface of libstek.
+ *
+ * libstek is an encrypted, conflict-free replicated store for schedules,
+ * directory entries and anonymous signals, synced peer to peer between the
+ * devices of a team.  This is the only header an application includes.
+ *
+ * Conventions (as in libuv and SQLite):
+ *   - Every handle is opaque (stek *, stek_record *).
+ *   - Functions returning int return STEK_OK (0), a positive informational
+ *     code where documented, or a negative STEK_E* code; stek_strerror()
+ *     names any code and stek_errmsg() gives the detail of the last failure
+ *     on a handle.
+ *   - What the library allocates, the caller releases with the matching
+ *     stek_*_free() function.  Callbacks never own what they are handed.
+ *   - Times are int64_t milliseconds since the Unix epoch, UTC.
+ *   - Record ids and space ids are 16 bytes (32 hex digits in text),
+ *     device ids are 32-byte Ed25519 public keys.
+ *
+ * Thread rules: a stek handle may be used by one thread at a time; distinct
+ * handles (even on the same store file) may be used from distinct threads
+ * concurrently.  Callbacks run on the thread that made the call that fired
+ * them, before that call returns, and must not call back into the handle
+ * except through the stek_record they are given.
+ */
+#ifndef STEK_H
+#define STEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(STEK_SHARED_BUILD)
+#define STEK_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define STEK_API __attribute__((visibility("default")))
+#else
+#define STEK_API
+#endif
+
+/* ---- Version ------------------------------------------------------------ */
+
+#define STEK_VERSION_MAJOR 0
+#define STEK_VERSION_MINOR 1
+#define STEK_VERSION_PATCH 0
+#define STEK_VERSION_STRING "0.1.0"
+/* MAJOR*10000 + MINOR*100 + PATCH, for compile-time comparisons. */
+#define STEK_VERSION_NUMBER \
+  (STEK_VERSION_MAJOR * 10000 + STEK_VERSION_MINOR * 100 + STEK_VERSION_PATCH)
+
+/* The version of the library linked at run time, e.g. "0.1.0". */
+STEK_API const char *stek_version(void);
+/* The same as STEK_VERSION_NUMBER, of the library linked at run time. */
+STEK_API int stek_version_number(void);
+
+/* ---- Result codes ------------------------------------------------------- */
+
+#define STEK_OK 0
+/* stek_ingest(): the change was already held; nothing was written. */
+#define STEK_DUPLICATE 1
+
+#define STEK_ERROR (-1)      /* unspecified failure */
+#define STEK_ENOMEM (-2)     /* out of memory */
+#define STEK_EINVAL (-3)     /* invalid argument from the caller */
+#define STEK_EIO (-4)        /* the store could not be read or written */
+#define STEK_ENOTFOUND (-5)  /* no such record */
+#define STEK_ESTATE (-6)     /* call not valid now (e.g. commit without begin) */
+#define STEK_ENOSPACE (-7)   /* no such space, or no space chosen */
+#define STEK_ECORRUPT (-8)   /* stored data is damaged */
+/* Rejections of outside bytes (a change from a peer, a file, a caller): */
+#define STEK_ETRUNCATED (-10) /* input ends before its encoding does */
+#define STEK_ETOOBIG (-11)    /* a size or count exceeds its limit */
+#define STEK_EMALFORMED (-12) /* not a well-formed, canonical encoding */
+#define STEK_ESIGNATURE (-13) /* signature does not verify */
+#define STEK_EFUTURE (-14)    /* timestamp too far ahead of this clock */
+#define STEK_EVERSION (-15)   /* unknown format version */
+
+/* A static, human-readable description of a result code. */
+STEK_API const char *stek_strerror(int code);
+
+/* ---- Limits (fixed by the format; see docs/PROTOCOL.md) ------------------ */
+
+#define STEK_ID_BYTES 16          /* record and space ids */
+#define STEK_DEVICE_ID_BYTES 32   /* Ed25519 public key */
+#define STEK_HASH_BYTES 32        /* BLAKE2b-256: change ids, state hash */
+#define STEK_MAX_CHANGE_BYTES (1u << 20) /* one encoded change */
+#define STEK_MAX_OPS 4096         /* ops in one change */
+#define STEK_MAX_FIELDS 256       /* fields in one put op */
+#define STEK_MAX_NAME_BYTES 64    /* a type or field name */
+#define STEK_MAX_STRING_BYTES 65536 /* a string value or set element */
+#define STEK_MAX_LIST_ITEMS 256   /* strings in one list value */
+
+/* ---- Opening a store ---------------------------------------------------- */
+
+typedef struct stek stek;
+
+typedef struct stek_config {
+  /* Changes dated more than this far ahead of the local clock are refused
+   * (STEK_EFUTURE).  Default 24 hours; tablets' clocks are often wrong. */
+  int64_t max_clock_skew_ms;
+  /* The wall clock, in ms since the epoch (UTC).  NULL: the system clock.
+   * Tests and simulators pass their own. */
+  int64_t (*clock)(void *clock_ctx);
+  void *clock_ctx;
+} stek_config;
+
+/* Fill *cfg with the defaults.  Always call before setting fields, so code
+ * keeps compiling and behaving as fields are added. */
+STEK_API void stek_config_init(stek_config *cfg);
+
+/* Open (creating if missing) the store in the SQLite file at path.  On the
+ * first open a device identity (an Ed25519 key pair) is created.  cfg may be
+ * NULL for the defaults.  As in SQLite, *out receives a handle even when the
+ * open fails (except on STEK_ENOMEM, where it is NULL), so that
+ * stek_errmsg() can tell why; close it with stek_close() either way. */
+STEK_API int stek_open(stek **out, const char *path, const stek_config *cfg);
+
+/* Close the handle; a transaction still open is rolled back.  NULL is a no-op. */
+STEK_API void stek_close(stek *s);
+
+/* The detail of the last failure on s (never NULL; "" after success). */
+STEK_API const char *stek_errmsg(const stek *s);
+
+/* This device's id: its Ed25519 public key. */
+STEK_API void stek_device_id(const stek *s, uint8_t id[STEK_DEVICE_ID_BYTES]);
+
+/* ---- Spaces ------------------------------------------------------------- */
+
+/* Create a new space (fresh id and secret keys) named name (UTF-8, may be
+ * empty), and make it the current space.  Its id goes to id. */
+STEK_API int stek_space_create(stek *s, const char *name,
+                               uint8_t id[STEK_ID_BYTES]);
+
+/* The number of spaces the store holds. */
+STEK_API int stek_space_count(stek *s, size_t *count);
+
+/* The id and name of the i-th space (ordered by id); name points into s and
+ * stays valid until the next call on s. */
+STEK_API int stek_space_get(stek *s, size_t i, uint8_t id[STEK_ID_BYTES],
+                            const char **name);
+
+/* Make the space with this id the current one.  When a store holds exactly
+ * one space it is current from open on; record calls without a current space
+ * fail with STEK_ENOSPACE. */
+STEK_API int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]);
+
+/* Seal this space's id, name and secret keys to another device, given its
+ * device id, so that it can join the space (stek_space_accept()).  Only that
+ * device can open the result (crypto_box_seal to its key); *out is freed
+ * with stek_free().  Invitations over the network build on this. */
+STEK_API int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
+                              uint8_t **out, size_t *len);
+
+/* Join the space sealed to this device by stek_space_share(), and make it
+ * current.  STEK_DUPLICATE if the space is already held; STEK_EMALFORMED if
+ * the bytes are damaged or were sealed to another device. */
+STEK_API int stek_space_accept(stek *s, const uint8_t *sealed, size_t len);
+
+/* ---- Records ------------------------------------------------------------ */
+
+/*
+ * A record is a map of fields, named by (type, id) within a space.  A type is
+ * 1..64 bytes of [a-z0-9_.-]; a field name is 1..64 bytes of UTF-8 without
+ * control characters.  Field values are integers, strings (valid UTF-8) or
+ * lists of strings.  The field names "id" and "type" are reserved (they
+ * name the record in its JSON form).  Concurrent writes to one field resolve last-writer-wins
+ * by (HLC, author); a delete is a tombstone that no write undoes, only an
+ * explicit stek_restore() that is later than it.  A set field (stek_set_add /
+ * stek_set_remove) merges element by element, so adds made on two devices
+ * both survive; it reads back as a sorted list.
+ *
+ * Every write outside stek_begin()/stek_commit() is its own change.
+ */
+
+enum stek_value_kind {
+  STEK_VALUE_INT = 1,
+  STEK_VALUE_STR = 2,
+  STEK_VALUE_LIST = 3
+};
+
+typedef struct stek_value {
+  int kind;                 /* an enum stek_value_kind */
+  int64_t i;                /* STEK_VALUE_INT */
+  const char *str;          /* STEK_VALUE_STR: NUL-terminated UTF-8 */
+  const char *const *list;  /* STEK_VALUE_LIST: list_len strings */
+  size_t list_len;
+} stek_value;
+
+/* Fill id with a fresh random record id. */
+STEK_API void stek_id_new(uint8_t id[STEK_ID_BYTES]);
+/* 32 lowercase hex digits and a NUL into hex[33]. */
+STEK_API void stek_id_to_hex(const uint8_t id[STEK_ID_BYTES], char hex[33]);
+/* Parse exactly 32 hex digits; STEK_EINVAL otherwise. */
+STEK_API int stek_id_from_hex(const char *hex, uint8_t id[STEK_ID_BYTES]);
+
+/* Set field to value; value NULL removes the field. */
+STEK_API int stek_put(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+                      const char *field, const stek_value *value);
+/* Delete the record (a tombstone). */
+STEK_API int stek_delete(stek *s, const char *type,
+                         const uint8_t id[STEK_ID_BYTES]);
+/* Undo deletes of the record made before this call (by HLC). */
+STEK_API int stek_restore(stek *s, const char *type,
+                          const uint8_t id[STEK_ID_BYTES]);
+/* Add / remove one element of a set field. */
+STEK_API int stek_set_add(stek *s, const char *type,
+                          const uint8_t id[STEK_ID_BYTES], const char *field,
+                          const char *element);
+STEK_API int stek_set_remove(stek *s, const char *type,
+                             const uint8_t id[STEK_ID_BYTES],
+                             const char *field, const char *element);
+
+/* Transactions: the writes between begin and commit become one change,
+ * atomically; reads inside see them.  rollback discards them.  Transactions
+ * do not nest (STEK_ESTATE). */
+STEK_API int stek_begin(stek *s);
+STEK_API int stek_commit(stek *s);
+STEK_API int stek_rollback(stek *s);
+
+typedef struct stek_record stek_record;
+
+/* Read a live record: STEK_ENOTFOUND if it has no fields or is deleted.
+ * Free *out with stek_record_free(). */
+STEK_API int stek_get(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+                      stek_record **out);
+STEK_API void stek_record_free(stek_record *r);
+
+STEK_API const char *stek_record_type(const stek_record *r);
+STEK_API const uint8_t *stek_record_id(const stek_record *r);
+/* Fields are ordered by name (bytewise). */
+STEK_API size_t stek_record_field_count(const stek_record *r);
+/* The i-th field's name and value; both point into r. */
+STEK_API int stek_record_field(const stek_record *r, size_t i,
+                               const char **name, stek_value *value);
+/* The value of the named field, or STEK_ENOTFOUND. */
+STEK_API int stek_record_find(const stek_record *r, const char *name,
+                              stek_value *value);
+/* The record as one line of JSON, {"id":"<hex>","type":..,<fields>}; free
+ * with stek_free().  NULL if out of memory. */
+STEK_API char *stek_record_json(const stek_record *r);
+/* Free memory the library returned (stek_record_json()). */
+STEK_API void stek_free(void *p);
+
+/* Call cb for each live record of type (all types if type is NULL) in the
+ * current space, ordered by (type, id).  A non-zero return from cb stops the
+ * listing and is returned. */
+typedef int (*stek_record_cb)(void *ctx, const stek_record *r);
+STEK_API int stek_list(stek *s, const char *type, stek_record_cb cb, void *ctx);
+
+/* ---- Change notification ------------------------------------------------ */
+
+enum stek_origin { STEK_ORIGIN_LOCAL = 1, STEK_ORIGIN_REMOTE = 2 };
+
+/* Called once per record touched by a committed change (local or ingested),
+ * after the commit.  The record may now be deleted; read it with stek_get()
+ * after the triggering call returns, not from inside the callback. */
+typedef void (*stek_change_cb)(void *ctx, const char *type,
+                               const uint8_t id[STEK_ID_BYTES], int origin);
+/* Install (or with NULL remove) the change callback of s. */
+STEK_API void stek_set_change_callback(stek *s, stek_change_cb cb, void *ctx);
+
+/* ---- Changes: the replication unit -------------------------------------- */
+
+/* Ingest one encoded change from anywhere: check its form, limits, clock and
+ * signature, store it and merge it.  Returns STEK_OK if it was stored,
+ * STEK_DUPLICATE if it was already held, or a negative code; a rejected
+ * change leaves the store unchanged.  The change names its own space, which
+ * the store must hold (STEK_ENOSPACE otherwise). */
+STEK_API int stek_ingest(stek *s, const uint8_t *change, size_t len);
+
+/* Call cb with each change of the current space, ordered by (HLC, id).  The
+ * bytes are valid only during the call.  A non-zero return from cb stops
+ * the walk and is returned. */
+typedef int (*stek_bytes_cb)(void *ctx, const uint8_t *bytes, size_t len);
+STEK_API int stek_changes(stek *s, stek_bytes_cb cb, void *ctx);
+
+/* The number of changes the current space holds. */
+STEK_API int stek_change_count(stek *s, uint64_t *count);
+
+/* The state hash of the current space: BLAKE2b-256 over its materialized
+ * state (docs/PROTOCOL.md).  Replicas holding the same changes have equal
+ * hashes, whatever order the changes arrived in. */
+STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STEK_H */

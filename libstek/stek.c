@@ -1,0 +1,909 @@
+/*
+ * stek.c -- the public API: handles, spaces, local transactions, ingest,
+ * records.  It joins the rooms: crdt/ decides (encoding, clocks, merge
+ * order), store/ keeps, crypto/ signs and seals.  A local write and an
+ * ingested change go through the same path -- decode, then store_apply() --
+ * so a replica's own ops and a peer's are merged by one rule.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, strnlen */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec/mp.h"
+#include "crdt/change.h"
+#include "crdt/hlc.h"
+#include "crdt/merge.h"
+#include "crypto/crypto.h"
+#include "stek.h"
+#include "store/store.h"
+
+#define DEFAULT_SKEW_MS (24 * 3600 * 1000LL)
+#define SPACE_SHARE_FORMAT 1
+
+typedef struct touched {
+  char type[STEK_MAX_NAME_BYTES + 1];
+  uint8_t rid[STEK_ID_BYTES];
+} touched;
+
+struct stek {
+  store *st;
+  stek_config cfg;
+  char err[320];
+  /* current space */
+  int has_space;
+  int64_t sp;
+  uint8_t space_id[STEK_ID_BYTES];
+  char space_name[256];
+  /* the local transaction under way, if any */
+  int in_tx, explicit_tx;
+  uint64_t tx_hlc;
+  mp_writer ops;
+  uint32_t n_ops;
+  /* records touched by the transaction, for the change callback */
+  touched *touch;
+  size_t n_touch, cap_touch;
+  int touch_err;
+  stek_change_cb cb;
+  void *cb_ctx;
+};
+
+struct stek_record {
+  store_record r;
+  stek_value *vals;
+  char **mem; /* per field: decoded string / list storage */
+};
+
+/* ---- errors ---- */
+
+static int fail(stek *s, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->err, sizeof s->err, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int ok(stek *s, int rc) {
+  if (rc >= 0) s->err[0] = 0;
+  return rc;
+}
+
+/* Carry a store failure's message up. */
+static int store_fail(stek *s, int rc) {
+  return fail(s, rc, "%s", store_errmsg(s->st));
+}
+
+const char *stek_errmsg(const stek *s) { return s ? s->err : "no handle"; }
+
+const char *stek_version(void) { return STEK_VERSION_STRING; }
+int stek_version_number(void) { return STEK_VERSION_NUMBER; }
+void stek_free(void *p) { free(p); }
+
+/* ---- ids ---- */
+
+void stek_id_new(uint8_t id[STEK_ID_BYTES]) {
+  if (cr_setup() == 0) cr_random(id, STEK_ID_BYTES);
+}
+
+void stek_id_to_hex(const uint8_t id[STEK_ID_BYTES], char hex[33]) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < STEK_ID_BYTES; i++) {
+    hex[2 * i] = digits[id[i] >> 4];
+    hex[2 * i + 1] = digits[id[i] & 15];
+  }
+  hex[32] = 0;
+}
+
+static int nibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int stek_id_from_hex(const char *hex, uint8_t id[STEK_ID_BYTES]) {
+  if (!hex || strlen(hex) != 32) return STEK_EINVAL;
+  for (int i = 0; i < STEK_ID_BYTES; i++) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return STEK_EINVAL;
+    id[i] = (uint8_t)(hi << 4 | lo);
+  }
+  return STEK_OK;
+}
+
+/* ---- open / close ---- */
+
+static int64_t system_clock(void *ctx) {
+  (void)ctx;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(const stek *s) { return s->cfg.clock(s->cfg.clock_ctx); }
+
+void stek_config_init(stek_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->max_clock_skew_ms = DEFAULT_SKEW_MS;
+}
+
+static int use_space_at(stek *s, size_t i) {
+  uint8_t id[STEK_ID_BYTES];
+  int rc = store_space_at(s->st, i, id, s->space_name, sizeof s->space_name);
+  if (!rc) rc = store_space_find(s->st, id, &s->sp);
+  if (rc) return store_fail(s, rc);
+  memcpy(s->space_id, id, sizeof id);
+  s->has_space = 1;
+  return 0;
+}
+
+int stek_open(stek **out, const char *path, const stek_config *cfg) {
+  stek *s = calloc(1, sizeof *s);
+  size_t n = 0;
+  *out = s;
+  if (!s) return STEK_ENOMEM;
+  stek_config_init(&s->cfg);
+  if (cfg) s->cfg = *cfg;
+  if (!s->cfg.clock) s->cfg.clock = system_clock;
+  if (!path) return fail(s, STEK_EINVAL, "no store path given");
+  if (cr_setup()) return fail(s, STEK_ERROR, "libsodium failed to initialise");
+  int rc = store_open(&s->st, path, s->err, sizeof s->err);
+  if (rc) return rc;
+  rc = store_space_count(s->st, &n);
+  if (rc) return store_fail(s, rc);
+  if (n == 1) return use_space_at(s, 0);
+  return STEK_OK;
+}
+
+static void tx_reset(stek *s) {
+  if (s->in_tx) mp_writer_free(&s->ops);
+  s->in_tx = s->explicit_tx = 0;
+  s->n_ops = 0;
+  s->n_touch = 0;
+  s->touch_err = 0;
+}
+
+void stek_close(stek *s) {
+  if (!s) return;
+  if (s->st && s->in_tx) store_tx_rollback(s->st);
+  tx_reset(s);
+  store_close(s->st);
+  free(s->touch);
+  free(s);
+}
+
+void stek_device_id(const stek *s, uint8_t id[STEK_DEVICE_ID_BYTES]) {
+  store_device(s->st, id, NULL);
+}
+
+/* ---- spaces ---- */
+
+static int need_store(stek *s) {
+  if (!s || !s->st) return STEK_EINVAL;
+  return 0;
+}
+
+int stek_space_create(stek *s, const char *name, uint8_t id[STEK_ID_BYTES]) {
+  uint8_t key[CR_SPACE_KEY];
+  if (need_store(s) || !id) return STEK_EINVAL;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (!name) name = "";
+  if (strlen(name) > 255 || !mp_utf8_valid(name, strlen(name)))
+    return fail(s, STEK_EINVAL, "space name must be UTF-8 of at most 255 bytes");
+  cr_random(id, STEK_ID_BYTES);
+  cr_random(key, sizeof key);
+  int rc = store_space_create(s->st, id, name, key);
+  cr_wipe(key, sizeof key);
+  if (rc) return store_fail(s, rc);
+  return ok(s, stek_space_use(s, id));
+}
+
+int stek_space_count(stek *s, size_t *count) {
+  if (need_store(s) || !count) return STEK_EINVAL;
+  int rc = store_space_count(s->st, count);
+  return rc ? store_fail(s, rc) : ok(s, 0);
+}
+
+int stek_space_get(stek *s, size_t i, uint8_t id[STEK_ID_BYTES], const char **name) {
+  if (need_store(s) || !id) return STEK_EINVAL;
+  int rc = store_space_at(s->st, i, id, s->err, sizeof s->err);
+  if (rc) return rc == STEK_ENOSPACE ? fail(s, rc, "no space at index %zu", i)
+                                     : store_fail(s, rc);
+  if (name) *name = s->err; /* valid until the next call on s, as documented */
+  return STEK_OK;
+}
+
+int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]) {
+  int64_t sp;
+  if (need_store(s) || !id) return STEK_EINVAL;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  int rc = store_space_find(s->st, id, &sp);
+  if (rc == STEK_ENOSPACE) return fail(s, rc, "this store holds no such space");
+  if (rc) return store_fail(s, rc);
+  s->sp = sp;
+  memcpy(s->space_id, id, STEK_ID_BYTES);
+  s->has_space = 1;
+  return ok(s, 0);
+}
+
+static int need_space(stek *s) {
+  if (need_store(s)) return STEK_EINVAL;
+  if (!s->has_space)
+    return fail(s, STEK_ENOSPACE, "no current space: create or choose one");
+  return 0;
+}
+
+int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
+                     uint8_t **out, size_t *len) {
+  uint8_t key[CR_SPACE_KEY];
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!device || !out || !len) return STEK_EINVAL;
+  *out = NULL;
+  rc = store_space_key(s->st, s->sp, key);
+  if (rc) return store_fail(s, rc);
+  mp_writer in, w;
+  mp_writer_init(&in);
+  mp_write_array(&in, 4);
+  mp_write_uint(&in, SPACE_SHARE_FORMAT);
+  mp_write_bin(&in, s->space_id, STEK_ID_BYTES);
+  mp_write_str(&in, s->space_name, strlen(s->space_name));
+  mp_write_bin(&in, key, sizeof key);
+  cr_wipe(key, sizeof key);
+  size_t clen = in.buf.size + CR_SEAL_OVERHEAD;
+  uint8_t *sealed = malloc(clen);
+  rc = in.err ? in.err : sealed ? 0 : STEK_ENOMEM;
+  if (!rc) rc = cr_seal_to_device(sealed, (const uint8_t *)in.buf.data,
+                                      in.buf.size, device);
+  cr_wipe(in.buf.data, in.buf.size);
+  mp_writer_free(&in);
+  mp_writer_init(&w);
+  if (!rc) {
+    mp_write_array(&w, 2);
+    mp_write_uint(&w, SPACE_SHARE_FORMAT);
+    mp_write_bin(&w, sealed, clen);
+    rc = w.err;
+  }
+  free(sealed);
+  if (!rc && !(*out = malloc(w.buf.size))) rc = STEK_ENOMEM;
+  if (!rc) {
+    memcpy(*out, w.buf.data, w.buf.size);
+    *len = w.buf.size;
+  }
+  mp_writer_free(&w);
+  if (rc == STEK_EINVAL) return fail(s, rc, "not a valid device id");
+  return rc ? fail(s, rc, "%s", stek_strerror(rc)) : ok(s, 0);
+}
+
+/* Decode the opened share: [1, id, name, key]. */
+static int read_share(const uint8_t *p, size_t n, const uint8_t **id,
+                      char name[256], const uint8_t **key) {
+  mp_reader r;
+  uint32_t cnt, len;
+  uint64_t ver;
+  const char *nm;
+  mp_reader_init(&r, p, n);
+  if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver)) return r.err;
+  if (ver != SPACE_SHARE_FORMAT) return STEK_EVERSION;
+  if (cnt != 4 || mp_read_bin(&r, id, &len, STEK_ID_BYTES, 0) ||
+      mp_read_str(&r, &nm, &len, 255) ||
+      mp_read_bin(&r, key, &len, CR_SPACE_KEY, 0) || mp_read_end(&r))
+    return r.err ? r.err : STEK_EMALFORMED;
+  memcpy(name, nm, len);
+  name[len] = 0;
+  return 0;
+}
+
+int stek_space_accept(stek *s, const uint8_t *sealed, size_t len) {
+  mp_reader r;
+  uint32_t cnt, clen;
+  uint64_t ver;
+  const uint8_t *c, *id, *key, *sk;
+  uint8_t pk[CR_SIGN_PK];
+  char name[256];
+  int64_t sp;
+  if (need_store(s) || !sealed) return STEK_EINVAL;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  mp_reader_init(&r, sealed, len);
+  if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver))
+    return fail(s, r.err, "space share: %s", stek_strerror(r.err));
+  if (ver != SPACE_SHARE_FORMAT)
+    return fail(s, STEK_EVERSION, "space share: format %llu is not supported",
+                (unsigned long long)ver);
+  if (cnt != 2 || mp_read_bin(&r, &c, &clen, 0, 4096) || mp_read_end(&r) ||
+      clen <= CR_SEAL_OVERHEAD)
+    return fail(s, r.err ? r.err : STEK_EMALFORMED, "space share is malformed");
+  uint8_t *plain = cr_secret_alloc(clen - CR_SEAL_OVERHEAD);
+  if (!plain) return STEK_ENOMEM;
+  store_device(s->st, pk, &sk);
+  int rc = cr_open_as_device(plain, c, clen, pk, sk);
+  if (rc) {
+    cr_secret_free(plain);
+    return fail(s, STEK_EMALFORMED,
+                "space share does not open: damaged, or sealed to another device");
+  }
+  rc = read_share(plain, clen - CR_SEAL_OVERHEAD, &id, name, &key);
+  if (!rc) {
+    rc = store_space_find(s->st, id, &sp);
+    if (rc == STEK_ENOSPACE) rc = store_space_create(s->st, id, name, key);
+    else if (rc == 0) rc = STEK_DUPLICATE;
+  }
+  uint8_t idc[STEK_ID_BYTES];
+  if (rc >= 0) memcpy(idc, id, sizeof idc);
+  cr_secret_free(plain);
+  if (rc < 0) return fail(s, rc, "space share: %s", stek_strerror(rc));
+  int urc = stek_space_use(s, idc);
+  return urc ? urc : ok(s, rc);
+}
+
+/* ---- local transactions ---- */
+
+static void touch(stek *s, const char *type, size_t type_len, const uint8_t *rid) {
+  if (s->n_touch == s->cap_touch) {
+    size_t cap = s->cap_touch ? s->cap_touch * 2 : 8;
+    touched *t = realloc(s->touch, cap * sizeof *t);
+    if (!t) {
+      s->touch_err = 1;
+      return;
+    }
+    s->touch = t;
+    s->cap_touch = cap;
+  }
+  touched *t = &s->touch[s->n_touch++];
+  memset(t->type, 0, sizeof t->type);
+  memcpy(t->type, type, type_len);
+  memcpy(t->rid, rid, STEK_ID_BYTES);
+}
+
+static int cmp_touched(const void *a, const void *b) {
+  return memcmp(a, b, sizeof(touched));
+}
+
+/* After a commit: one callback per record, in (type, id) order. */
+static void notify(stek *s, int origin) {
+  if (!s->cb || s->n_touch == 0) return;
+  qsort(s->touch, s->n_touch, sizeof *s->touch, cmp_touched);
+  for (size_t i = 0; i < s->n_touch; i++) {
+    if (i > 0 && cmp_touched(&s->touch[i - 1], &s->touch[i]) == 0) continue;
+    s->cb(s->cb_ctx, s->touch[i].type, s->touch[i].rid, origin);
+  }
+}
+
+static int tx_open(stek *s, int explicit_tx) {
+  uint64_t last;
+  int rc = store_tx_begin(s->st);
+  if (rc) return store_fail(s, rc);
+  rc = store_hlc_get(s->st, &last);
+  if (!rc) rc = hlc_tick(last, now_ms(s), &s->tx_hlc);
+  if (rc) {
+    store_tx_rollback(s->st);
+    return rc == STEK_EFUTURE ? fail(s, rc, "clock exhausted") : store_fail(s, rc);
+  }
+  mp_writer_init(&s->ops);
+  s->in_tx = 1;
+  s->explicit_tx = explicit_tx;
+  s->n_ops = 0;
+  s->n_touch = 0;
+  return 0;
+}
+
+int stek_begin(stek *s) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "transactions do not nest");
+  return ok(s, tx_open(s, 1));
+}
+
+int stek_rollback(stek *s) {
+  if (need_store(s)) return STEK_EINVAL;
+  if (!s->in_tx) return fail(s, STEK_ESTATE, "no transaction is open");
+  store_tx_rollback(s->st);
+  tx_reset(s);
+  return ok(s, 0);
+}
+
+static int tx_commit(stek *s) {
+  mp_writer wire;
+  change c;
+  const uint8_t *sk;
+  uint8_t pk[CR_SIGN_PK];
+  int rc = 0;
+  if (s->n_ops > 0) {
+    store_device(s->st, pk, &sk);
+    rc = s->ops.err;
+    if (!rc) rc = change_encode(&wire, s->space_id, pk, sk, s->tx_hlc,
+                                (const uint8_t *)s->ops.buf.data, s->ops.buf.size,
+                                s->n_ops, c.id);
+    if (!rc) {
+      c.hlc = s->tx_hlc;
+      rc = store_change_add(s->st, s->sp, &c, (const uint8_t *)wire.buf.data,
+                            wire.buf.size);
+      mp_writer_free(&wire);
+      if (!rc) rc = store_hlc_set(s->st, s->tx_hlc);
+    }
+  }
+  if (!rc) rc = store_tx_commit(s->st);
+  if (rc) {
+    if (rc != STEK_ETOOBIG && rc != STEK_ENOMEM) store_fail(s, rc);
+    else fail(s, rc, "change: %s", stek_strerror(rc));
+    store_tx_rollback(s->st);
+    tx_reset(s);
+    return rc;
+  }
+  if (!s->touch_err) notify(s, STEK_ORIGIN_LOCAL);
+  tx_reset(s);
+  return ok(s, 0);
+}
+
+int stek_commit(stek *s) {
+  if (need_store(s)) return STEK_EINVAL;
+  if (!s->in_tx || !s->explicit_tx)
+    return fail(s, STEK_ESTATE, "no transaction is open");
+  return tx_commit(s);
+}
+
+/* The single write path: the op, already encoded into one, is decoded and
+ * checked exactly as a peer's would be, merged, and kept for the change. */
+static int write_op(stek *s, mp_writer *one) {
+  int rc = need_space(s);
+  op o;
+  mp_reader r;
+  if (rc) return rc;
+  if (one->err) return fail(s, one->err, "out of memory");
+  if (s->in_tx && s->n_ops >= STEK_MAX_OPS)
+    return fail(s, STEK_ETOOBIG, "a change holds at most %d ops", STEK_MAX_OPS);
+  if (s->in_tx && s->ops.buf.size + one->buf.size > STEK_MAX_CHANGE_BYTES - 256)
+    return fail(s, STEK_ETOOBIG, "a change holds at most %u bytes",
+                STEK_MAX_CHANGE_BYTES);
+  mp_reader_init(&r, (const uint8_t *)one->buf.data, one->buf.size);
+  rc = op_decode(&r, &o);
+  if (rc == STEK_ETOOBIG)
+    return fail(s, rc, "a value exceeds its limit (strings %d bytes, lists %d items)",
+                STEK_MAX_STRING_BYTES, STEK_MAX_LIST_ITEMS);
+  if (rc)
+    return fail(s, STEK_EINVAL,
+                "invalid type or field name, or a string that is not UTF-8");
+  int auto_tx = !s->in_tx;
+  if (auto_tx && (rc = tx_open(s, 0))) return rc;
+  uint8_t pk[CR_SIGN_PK];
+  store_device(s->st, pk, NULL);
+  version v = {s->tx_hlc, pk, s->n_ops};
+  rc = store_apply(s->st, s->sp, &o, &v);
+  if (rc) {
+    store_fail(s, rc);
+    if (auto_tx) {
+      store_tx_rollback(s->st);
+      tx_reset(s);
+    }
+    return rc;
+  }
+  mp_write_raw(&s->ops, one->buf.data, one->buf.size);
+  s->n_ops++;
+  touch(s, o.type, o.type_len, o.rid);
+  return auto_tx ? tx_commit(s) : ok(s, 0);
+}
+
+static int check_value(const stek_value *v) {
+  if (!v) return 0;
+  if (v->kind == STEK_VALUE_INT) return 0;
+  if (v->kind == STEK_VALUE_STR) return v->str ? 0 : STEK_EINVAL;
+  if (v->kind != STEK_VALUE_LIST) return STEK_EINVAL;
+  if (v->list_len > STEK_MAX_LIST_ITEMS) return STEK_ETOOBIG;
+  if (v->list_len && !v->list) return STEK_EINVAL;
+  for (size_t i = 0; i < v->list_len; i++)
+    if (!v->list[i]) return STEK_EINVAL;
+  return 0;
+}
+
+/* Strings longer than any limit are refused before they are copied. */
+static int too_long(const char *s, size_t max) { return strnlen(s, max + 1) > max; }
+
+static int check_args(stek *s, const char *type, const uint8_t *id,
+                      const char *field) {
+  if (need_store(s)) return STEK_EINVAL;
+  if (!type || !id || (field == NULL && type == NULL))
+    return fail(s, STEK_EINVAL, "type and id are required");
+  if (too_long(type, STEK_MAX_NAME_BYTES) || (field && too_long(field, STEK_MAX_NAME_BYTES)))
+    return fail(s, STEK_EINVAL, "names are at most %d bytes", STEK_MAX_NAME_BYTES);
+  return 0;
+}
+
+static int finish_write(stek *s, mp_writer *w) {
+  int rc = write_op(s, w);
+  mp_writer_free(w);
+  return rc;
+}
+
+int stek_put(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+             const char *field, const stek_value *value) {
+  mp_writer w;
+  int rc = check_args(s, type, id, field ? field : "");
+  if (rc) return rc;
+  if (!field) return fail(s, STEK_EINVAL, "a field name is required");
+  if ((rc = check_value(value)))
+    return fail(s, rc, "invalid value (kind, NULL string, or over %d list items)",
+                STEK_MAX_LIST_ITEMS);
+  if (value && value->kind == STEK_VALUE_STR &&
+      too_long(value->str, STEK_MAX_STRING_BYTES))
+    return fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+  for (size_t i = 0; value && value->kind == STEK_VALUE_LIST && i < value->list_len; i++)
+    if (too_long(value->list[i], STEK_MAX_STRING_BYTES))
+      return fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+  mp_writer_init(&w);
+  op_encode_put(&w, type, id, field, value);
+  return finish_write(s, &w);
+}
+
+static int life(stek *s, int kind, const char *type, const uint8_t *id) {
+  mp_writer w;
+  int rc = check_args(s, type, id, NULL);
+  if (rc) return rc;
+  mp_writer_init(&w);
+  op_encode_life(&w, kind, type, id);
+  return finish_write(s, &w);
+}
+
+int stek_delete(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES]) {
+  return life(s, OP_DELETE, type, id);
+}
+
+int stek_restore(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES]) {
+  return life(s, OP_RESTORE, type, id);
+}
+
+static int set_op(stek *s, int kind, const char *type, const uint8_t *id,
+                  const char *field, const char *elem) {
+  mp_writer w;
+  int rc = check_args(s, type, id, field ? field : "");
+  if (rc) return rc;
+  if (!field || !elem) return fail(s, STEK_EINVAL, "field and element are required");
+  if (too_long(elem, STEK_MAX_STRING_BYTES))
+    return fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+  mp_writer_init(&w);
+  op_encode_set(&w, kind, type, id, field, elem);
+  return finish_write(s, &w);
+}
+
+int stek_set_add(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+                 const char *field, const char *element) {
+  return set_op(s, OP_SET_ADD, type, id, field, element);
+}
+
+int stek_set_remove(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+                    const char *field, const char *element) {
+  return set_op(s, OP_SET_REMOVE, type, id, field, element);
+}
+
+/* ---- ingest ---- */
+
+static int ingest_fail(stek *s, int rc) {
+  switch (rc) {
+    case STEK_ETOOBIG: return fail(s, rc, "change rejected: a size or count exceeds its limit");
+    case STEK_ETRUNCATED: return fail(s, rc, "change rejected: truncated");
+    case STEK_EMALFORMED: return fail(s, rc, "change rejected: malformed or not canonical");
+    case STEK_EVERSION: return fail(s, rc, "change rejected: unsupported format version");
+    case STEK_ENOSPACE: return fail(s, rc, "change rejected: its space is not held here");
+    case STEK_EFUTURE: return fail(s, rc, "change rejected: dated too far in the future");
+    case STEK_ESIGNATURE: return fail(s, rc, "change rejected: signature does not verify");
+    default: return store_fail(s, rc);
+  }
+}
+
+int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
+  change c;
+  int64_t sp;
+  uint64_t last;
+  if (need_store(s) || (!buf && len)) return STEK_EINVAL;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "cannot ingest inside a transaction");
+  int rc = change_decode(buf, len, &c);
+  if (!rc) rc = store_space_find(s->st, c.space, &sp);
+  if (!rc) rc = store_change_has(s->st, sp, c.id);
+  if (rc == STEK_DUPLICATE) return ok(s, rc);
+  if (!rc) rc = hlc_check(c.hlc, now_ms(s), s->cfg.max_clock_skew_ms);
+  if (!rc) rc = change_verify(&c);
+  if (rc) return ingest_fail(s, rc);
+
+  if ((rc = store_tx_begin(s->st))) return store_fail(s, rc);
+  rc = store_change_has(s->st, sp, c.id); /* another handle may have won */
+  if (rc == STEK_DUPLICATE) {
+    store_tx_rollback(s->st);
+    return ok(s, rc);
+  }
+  s->n_touch = 0;
+  s->touch_err = 0;
+  if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
+  mp_reader r;
+  mp_reader_init(&r, c.ops, c.ops_len);
+  for (uint32_t k = 0; !rc && k < c.n_ops; k++) {
+    op o;
+    version v = {c.hlc, c.author, k};
+    rc = op_next(&r, &o);
+    if (!rc) rc = store_apply(s->st, sp, &o, &v);
+    if (!rc) touch(s, o.type, o.type_len, o.rid);
+  }
+  if (!rc) rc = store_hlc_get(s->st, &last);
+  if (!rc) rc = store_hlc_set(s->st, hlc_merge(last, c.hlc));
+  if (!rc) rc = store_tx_commit(s->st);
+  if (rc) {
+    store_fail(s, rc);
+    store_tx_rollback(s->st);
+    s->n_touch = 0;
+    return rc;
+  }
+  if (!s->touch_err) notify(s, STEK_ORIGIN_REMOTE);
+  s->n_touch = 0;
+  return ok(s, STEK_OK);
+}
+
+int stek_changes(stek *s, stek_bytes_cb cb, void *ctx) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!cb) return STEK_EINVAL;
+  rc = store_change_each(s->st, s->sp, cb, ctx);
+  return rc < 0 ? store_fail(s, rc) : ok(s, rc);
+}
+
+int stek_change_count(stek *s, uint64_t *count) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!count) return STEK_EINVAL;
+  rc = store_change_count(s->st, s->sp, count);
+  return rc ? store_fail(s, rc) : ok(s, 0);
+}
+
+int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!hash) return STEK_EINVAL;
+  rc = store_state_hash(s->st, s->sp, hash);
+  return rc ? store_fail(s, rc) : ok(s, 0);
+}
+
+void stek_set_change_callback(stek *s, stek_change_cb cb, void *ctx) {
+  if (!s) return;
+  s->cb = cb;
+  s->cb_ctx = ctx;
+}
+
+/* ---- reading records ---- */
+
+static char *copy_str(const char *p, uint32_t n) {
+  char *d = malloc((size_t)n + 1);
+  if (d) {
+    memcpy(d, p, n);
+    d[n] = 0;
+  }
+  return d;
+}
+
+/* Turn the i-th stored field into a stek_value; mem[i] keeps its storage:
+ * one block with the pointer array (lists) followed by the strings. */
+static int decode_field(stek_record *rec, size_t i) {
+  store_field *f = &rec->r.fields[i];
+  stek_value *v = &rec->vals[i];
+  memset(v, 0, sizeof *v);
+  if (f->is_set) {
+    v->kind = STEK_VALUE_LIST;
+    v->list = (const char *const *)f->elems;
+    v->list_len = f->n_elems;
+    return 0;
+  }
+  mp_reader r;
+  const char *p;
+  uint32_t n, len;
+  mp_reader_init(&r, f->value, f->value_len);
+  switch (mp_peek(&r)) {
+    case 'i':
+      v->kind = STEK_VALUE_INT;
+      if (mp_read_int(&r, &v->i)) return STEK_ECORRUPT;
+      break;
+    case 's':
+      v->kind = STEK_VALUE_STR;
+      if (mp_read_str(&r, &p, &len, STEK_MAX_STRING_BYTES)) return STEK_ECORRUPT;
+      if (!(rec->mem[i] = copy_str(p, len))) return STEK_ENOMEM;
+      v->str = rec->mem[i];
+      break;
+    case 'a': {
+      v->kind = STEK_VALUE_LIST;
+      if (mp_read_array(&r, &n, STEK_MAX_LIST_ITEMS)) return STEK_ECORRUPT;
+      /* One block: n pointers, then the strings with their NULs; the
+       * encoded size bounds the strings' total. */
+      size_t size = n * sizeof(char *) + f->value_len + n;
+      char **items = malloc(size ? size : 1);
+      if (!items) return STEK_ENOMEM;
+      rec->mem[i] = (char *)items;
+      char *text = (char *)(items + n);
+      for (uint32_t k = 0; k < n; k++) {
+        if (mp_read_str(&r, &p, &len, STEK_MAX_STRING_BYTES)) return STEK_ECORRUPT;
+        memcpy(text, p, len);
+        text[len] = 0;
+        items[k] = text;
+        text += len + 1;
+      }
+      v->list = (const char *const *)items;
+      v->list_len = n;
+      break;
+    }
+    default:
+      return STEK_ECORRUPT;
+  }
+  return mp_read_end(&r) ? STEK_ECORRUPT : 0;
+}
+
+void stek_record_free(stek_record *rec) {
+  if (!rec) return;
+  for (size_t i = 0; rec->mem && i < rec->r.n_fields; i++) free(rec->mem[i]);
+  free(rec->mem);
+  free(rec->vals);
+  store_record_clear(&rec->r);
+  free(rec);
+}
+
+static int record_load(stek *s, const char *type, const uint8_t *id,
+                       stek_record **out) {
+  stek_record *rec = calloc(1, sizeof *rec);
+  if (!rec) return STEK_ENOMEM;
+  int rc = store_record_load(s->st, s->sp, type, id, &rec->r);
+  size_t n = rec->r.n_fields;
+  if (!rc && (!(rec->vals = calloc(n ? n : 1, sizeof *rec->vals)) ||
+              !(rec->mem = calloc(n ? n : 1, sizeof *rec->mem))))
+    rc = STEK_ENOMEM;
+  for (size_t i = 0; !rc && i < n; i++) rc = decode_field(rec, i);
+  if (rc) {
+    stek_record_free(rec);
+    return rc;
+  }
+  *out = rec;
+  return 0;
+}
+
+int stek_get(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+             stek_record **out) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!out) return STEK_EINVAL;
+  *out = NULL;
+  if ((rc = check_args(s, type, id, NULL))) return rc;
+  if (!name_type_valid(type, strlen(type)))
+    return fail(s, STEK_EINVAL, "invalid record type");
+  rc = record_load(s, type, id, out);
+  if (rc == STEK_ENOTFOUND) return fail(s, rc, "no such record");
+  if (rc == STEK_ECORRUPT) return fail(s, rc, "a stored field is damaged");
+  return rc ? store_fail(s, rc) : ok(s, 0);
+}
+
+const char *stek_record_type(const stek_record *r) { return r->r.type; }
+const uint8_t *stek_record_id(const stek_record *r) { return r->r.rid; }
+size_t stek_record_field_count(const stek_record *r) { return r->r.n_fields; }
+
+int stek_record_field(const stek_record *r, size_t i, const char **name,
+                      stek_value *value) {
+  if (!r || i >= r->r.n_fields) return STEK_EINVAL;
+  if (name) *name = r->r.fields[i].name;
+  if (value) *value = r->vals[i];
+  return STEK_OK;
+}
+
+int stek_record_find(const stek_record *r, const char *name, stek_value *value) {
+  if (!r || !name) return STEK_EINVAL;
+  for (size_t i = 0; i < r->r.n_fields; i++)
+    if (strcmp(r->r.fields[i].name, name) == 0)
+      return stek_record_field(r, i, NULL, value);
+  return STEK_ENOTFOUND;
+}
+
+struct list_ctx {
+  stek *s;
+  stek_record_cb cb;
+  void *ctx;
+  int err;
+};
+
+static int list_one(void *p, const char *type, const uint8_t *rid) {
+  struct list_ctx *l = p;
+  stek_record *rec;
+  int rc = record_load(l->s, type, rid, &rec);
+  if (rc == STEK_ENOTFOUND) return 0;
+  if (rc) {
+    l->err = rc;
+    return rc;
+  }
+  rc = l->cb(l->ctx, rec);
+  stek_record_free(rec);
+  return rc;
+}
+
+int stek_list(stek *s, const char *type, stek_record_cb cb, void *ctx) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!cb) return STEK_EINVAL;
+  if (type && !name_type_valid(type, strlen(type)))
+    return fail(s, STEK_EINVAL, "invalid record type");
+  struct list_ctx l = {s, cb, ctx, 0};
+  rc = store_record_each(s->st, s->sp, type, list_one, &l);
+  if (l.err) return l.err == STEK_ECORRUPT ? fail(s, l.err, "a stored field is damaged")
+                                           : store_fail(s, l.err);
+  return rc < 0 ? store_fail(s, rc) : ok(s, rc);
+}
+
+/* ---- JSON form of a record ---- */
+
+typedef struct jbuf {
+  char *p;
+  size_t len, cap;
+  int err;
+} jbuf;
+
+static void jput(jbuf *b, const char *s, size_t n) {
+  if (b->err) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->err = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+
+static void jstr(jbuf *b, const char *s) {
+  jput(b, "\"", 1);
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    char esc[8];
+    if (*c == '"' || *c == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)*c;
+      jput(b, esc, 2);
+    } else if (*c < 0x20 || *c == 0x7f) {
+      snprintf(esc, sizeof esc, "\\u%04x", *c);
+      jput(b, esc, 6);
+    } else {
+      jput(b, (const char *)c, 1);
+    }
+  }
+  jput(b, "\"", 1);
+}
+
+char *stek_record_json(const stek_record *r) {
+  jbuf b = {0};
+  char hex[33], num[32];
+  stek_id_to_hex(r->r.rid, hex);
+  jput(&b, "{\"id\":", 6);
+  jstr(&b, hex);
+  jput(&b, ",\"type\":", 8);
+  jstr(&b, r->r.type);
+  for (size_t i = 0; i < r->r.n_fields; i++) {
+    const stek_value *v = &r->vals[i];
+    jput(&b, ",", 1);
+    jstr(&b, r->r.fields[i].name);
+    jput(&b, ":", 1);
+    if (v->kind == STEK_VALUE_INT) {
+      snprintf(num, sizeof num, "%lld", (long long)v->i);
+      jput(&b, num, strlen(num));
+    } else if (v->kind == STEK_VALUE_STR) {
+      jstr(&b, v->str);
+    } else {
+      jput(&b, "[", 1);
+      for (size_t k = 0; k < v->list_len; k++) {
+        if (k) jput(&b, ",", 1);
+        jstr(&b, v->list[k]);
+      }
+      jput(&b, "]", 1);
+    }
+  }
+  jput(&b, "}", 1);
+  if (b.err) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}

@@ -1,0 +1,716 @@
+/*
+ * store/store -- see store.h.  Every statement used on a hot path is
+ * prepared once at open; iterations prepare their own so that a callback
+ * may load records while a listing is under way.
+ */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stek.h"
+
+#define SCHEMA_VERSION 1
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS spaces(sp INTEGER PRIMARY KEY, id BLOB NOT NULL"
+    " UNIQUE, name TEXT NOT NULL, key BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS changes(sp INTEGER NOT NULL, id BLOB NOT NULL,"
+    " hlc INTEGER NOT NULL, wire BLOB NOT NULL, PRIMARY KEY(sp, id))"
+    " WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS changes_by_hlc ON changes(sp, hlc, id);"
+    "CREATE TABLE IF NOT EXISTS lives(sp INTEGER NOT NULL, type TEXT NOT NULL,"
+    " rid BLOB NOT NULL, deleted INTEGER NOT NULL, hlc INTEGER NOT NULL,"
+    " author BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(sp, type, rid))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fields(sp INTEGER NOT NULL, type TEXT NOT NULL,"
+    " rid BLOB NOT NULL, name TEXT NOT NULL, value BLOB, hlc INTEGER NOT NULL,"
+    " author BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY(sp, type, rid, name)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS elems(sp INTEGER NOT NULL, type TEXT NOT NULL,"
+    " rid BLOB NOT NULL, name TEXT NOT NULL, elem TEXT NOT NULL,"
+    " present INTEGER NOT NULL, hlc INTEGER NOT NULL, author BLOB NOT NULL,"
+    " seq INTEGER NOT NULL, PRIMARY KEY(sp, type, rid, name, elem))"
+    " WITHOUT ROWID;";
+
+enum {
+  Q_HLC_GET, Q_HLC_SET, Q_SPACE_FIND, Q_SPACE_KEY, Q_CHANGE_HAS, Q_CHANGE_ADD,
+  Q_LIFE_GET, Q_LIFE_PUT, Q_FIELD_GET, Q_FIELD_PUT, Q_ELEM_GET, Q_ELEM_PUT,
+  Q_COUNT
+};
+
+static const char *const query_sql[Q_COUNT] = {
+    [Q_HLC_GET] = "SELECT value FROM meta WHERE key='hlc'",
+    [Q_HLC_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES('hlc', ?1)",
+    [Q_SPACE_FIND] = "SELECT sp FROM spaces WHERE id=?1",
+    [Q_SPACE_KEY] = "SELECT key FROM spaces WHERE sp=?1",
+    [Q_CHANGE_HAS] = "SELECT 1 FROM changes WHERE sp=?1 AND id=?2",
+    [Q_CHANGE_ADD] = "INSERT INTO changes(sp, id, hlc, wire) VALUES(?1,?2,?3,?4)",
+    [Q_LIFE_GET] = "SELECT deleted, hlc, author, seq FROM lives"
+                   " WHERE sp=?1 AND type=?2 AND rid=?3",
+    [Q_LIFE_PUT] = "INSERT OR REPLACE INTO lives VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [Q_FIELD_GET] = "SELECT value, hlc, author, seq FROM fields"
+                    " WHERE sp=?1 AND type=?2 AND rid=?3 AND name=?4",
+    [Q_FIELD_PUT] = "INSERT OR REPLACE INTO fields VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [Q_ELEM_GET] = "SELECT present, hlc, author, seq FROM elems"
+                   " WHERE sp=?1 AND type=?2 AND rid=?3 AND name=?4 AND elem=?5",
+    [Q_ELEM_PUT] = "INSERT OR REPLACE INTO elems VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+};
+
+struct store {
+  sqlite3 *db;
+  sqlite3_stmt *q[Q_COUNT];
+  uint8_t pk[CR_SIGN_PK];
+  uint8_t *sk; /* CR_SIGN_SK bytes of locked memory */
+  char err[256];
+};
+
+/* ---- helpers ---- */
+
+static int db_fail(store *st, const char *what) {
+  snprintf(st->err, sizeof st->err, "%s: %s", what, sqlite3_errmsg(st->db));
+  int ext = sqlite3_errcode(st->db);
+  if (ext == SQLITE_NOMEM) return STEK_ENOMEM;
+  if (ext == SQLITE_CORRUPT || ext == SQLITE_NOTADB) return STEK_ECORRUPT;
+  return STEK_EIO;
+}
+
+static sqlite3_stmt *q(store *st, int which) {
+  sqlite3_stmt *s = st->q[which];
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return s;
+}
+
+/* HLCs are stored as the int64 with the same bits; they stay below 2^63
+ * for any date before the year 6000, so SQL ordering holds. */
+static int64_t u2i(uint64_t v) { return (int64_t)(v & INT64_MAX); }
+
+static int exec(store *st, const char *sql) {
+  return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                   : db_fail(st, "store");
+}
+
+static int step_done(store *st, sqlite3_stmt *s, const char *what) {
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : db_fail(st, what);
+}
+
+static void bind_key(sqlite3_stmt *s, int64_t sp, const char *type,
+                     size_t type_len, const uint8_t *rid) {
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_text(s, 2, type, (int)type_len, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 3, rid, 16, SQLITE_STATIC);
+}
+
+/* ---- open / close ---- */
+
+static int meta_blob(store *st, const char *key, void *out, size_t len) {
+  sqlite3_stmt *s;
+  int rc = STEK_ENOTFOUND;
+  if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key=?1", -1, &s,
+                         NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    if ((size_t)sqlite3_column_bytes(s, 0) == len) {
+      memcpy(out, sqlite3_column_blob(s, 0), len);
+      rc = 0;
+    } else {
+      snprintf(st->err, sizeof st->err, "store: meta '%s' is damaged", key);
+      rc = STEK_ECORRUPT;
+    }
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+static int meta_put(store *st, const char *key, const void *v, size_t len) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO meta(key, value) VALUES(?1,?2)",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, v, (int)len, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* Create the schema and the device identity, once, atomically. */
+static int init_schema(store *st) {
+  int rc = exec(st, "BEGIN IMMEDIATE");
+  if (rc) return rc;
+  uint8_t ver[1] = {SCHEMA_VERSION};
+  rc = exec(st, schema_sql);
+  if (!rc) rc = meta_blob(st, "schema", ver, 1);
+  if (rc == STEK_ENOTFOUND) rc = meta_put(st, "schema", ver, 1);
+  if (!rc && ver[0] != SCHEMA_VERSION) {
+    snprintf(st->err, sizeof st->err,
+             "store: schema version %d is not supported (this is %d)", ver[0],
+             SCHEMA_VERSION);
+    rc = STEK_EVERSION;
+  }
+  if (!rc) rc = meta_blob(st, "device_pk", st->pk, CR_SIGN_PK);
+  if (!rc) rc = meta_blob(st, "device_sk", st->sk, CR_SIGN_SK);
+  if (rc == STEK_ENOTFOUND) {
+    cr_sign_keygen(st->pk, st->sk);
+    rc = meta_put(st, "device_pk", st->pk, CR_SIGN_PK);
+    if (!rc) rc = meta_put(st, "device_sk", st->sk, CR_SIGN_SK);
+  }
+  if (!rc) return exec(st, "COMMIT");
+  sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int store_open(store **out, const char *path, char *err, size_t errlen) {
+  store *st = calloc(1, sizeof *st);
+  int rc;
+  *out = NULL;
+  if (!st || !(st->sk = cr_secret_alloc(CR_SIGN_SK))) {
+    free(st);
+    snprintf(err, errlen, "out of memory");
+    return STEK_ENOMEM;
+  }
+  if (sqlite3_open_v2(path, &st->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    rc = st->db ? db_fail(st, "cannot open store") : STEK_ENOMEM;
+    if (rc == STEK_ENOMEM && !st->db) snprintf(st->err, sizeof st->err, "out of memory");
+    goto fail;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  /* WAL with full sync: a committed change survives a crash or power cut. */
+  rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                " PRAGMA foreign_keys=OFF; PRAGMA trusted_schema=OFF;");
+  if (!rc) rc = init_schema(st);
+  for (int i = 0; !rc && i < Q_COUNT; i++)
+    if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &st->q[i], NULL) != SQLITE_OK)
+      rc = db_fail(st, "store");
+  if (!rc) {
+    *out = st;
+    return 0;
+  }
+fail:
+  snprintf(err, errlen, "%s", st->err);
+  store_close(st);
+  return rc;
+}
+
+void store_close(store *st) {
+  if (!st) return;
+  for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(st->q[i]);
+  sqlite3_close_v2(st->db);
+  cr_secret_free(st->sk);
+  free(st);
+}
+
+const char *store_errmsg(store *st) { return st->err; }
+
+void store_device(const store *st, uint8_t pk[CR_SIGN_PK],
+                  const uint8_t **sk) {
+  memcpy(pk, st->pk, CR_SIGN_PK);
+  if (sk) *sk = st->sk;
+}
+
+int store_tx_begin(store *st) { return exec(st, "BEGIN IMMEDIATE"); }
+int store_tx_commit(store *st) { return exec(st, "COMMIT"); }
+void store_tx_rollback(store *st) {
+  if (!sqlite3_get_autocommit(st->db))
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_hlc_get(store *st, uint64_t *hlc) {
+  sqlite3_stmt *s = q(st, Q_HLC_GET);
+  *hlc = 0;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *hlc = (uint64_t)sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+}
+
+int store_hlc_set(store *st, uint64_t hlc) {
+  sqlite3_stmt *s = q(st, Q_HLC_SET);
+  sqlite3_bind_int64(s, 1, u2i(hlc));
+  return step_done(st, s, "store");
+}
+
+/* ---- spaces ---- */
+
+int store_space_create(store *st, const uint8_t id[16], const char *name,
+                       const uint8_t key[CR_SPACE_KEY]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO spaces(id, name, key) VALUES(?1,?2,?3)",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_blob(s, 1, id, 16, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 3, key, CR_SPACE_KEY, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc == SQLITE_CONSTRAINT) {
+    snprintf(st->err, sizeof st->err, "space is already held");
+    return STEK_EINVAL;
+  }
+  return rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+}
+
+int store_space_count(store *st, size_t *n) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM spaces", -1, &s, NULL) !=
+      SQLITE_OK)
+    return db_fail(st, "store");
+  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
+  *n = rc ? 0 : (size_t)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_space_at(store *st, size_t i, uint8_t id[16], char *name, size_t cap) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT id, name FROM spaces ORDER BY id"
+                         " LIMIT 1 OFFSET ?1", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, (int64_t)i);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 16) {
+    memcpy(id, sqlite3_column_blob(s, 0), 16);
+    snprintf(name, cap, "%s", (const char *)sqlite3_column_text(s, 1));
+    rc = 0;
+  } else {
+    rc = rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_space_find(store *st, const uint8_t id[16], int64_t *sp) {
+  sqlite3_stmt *s = q(st, Q_SPACE_FIND);
+  sqlite3_bind_blob(s, 1, id, 16, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *sp = sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  if (rc == SQLITE_ROW) return 0;
+  return rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
+}
+
+int store_space_key(store *st, int64_t sp, uint8_t key[CR_SPACE_KEY]) {
+  sqlite3_stmt *s = q(st, Q_SPACE_KEY);
+  sqlite3_bind_int64(s, 1, sp);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == CR_SPACE_KEY) {
+    memcpy(key, sqlite3_column_blob(s, 0), CR_SPACE_KEY);
+    rc = 0;
+  } else {
+    rc = rc == SQLITE_ROW ? STEK_ECORRUPT
+                          : rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
+  }
+  sqlite3_reset(s);
+  return rc;
+}
+
+/* ---- the op log ---- */
+
+int store_change_has(store *st, int64_t sp, const uint8_t id[32]) {
+  sqlite3_stmt *s = q(st, Q_CHANGE_HAS);
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, id, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc == SQLITE_ROW) return STEK_DUPLICATE;
+  return rc == SQLITE_DONE ? STEK_OK : db_fail(st, "store");
+}
+
+int store_change_add(store *st, int64_t sp, const change *c,
+                     const uint8_t *wire, size_t len) {
+  sqlite3_stmt *s = q(st, Q_CHANGE_ADD);
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, c->id, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, u2i(c->hlc));
+  sqlite3_bind_blob(s, 4, wire, (int)len, SQLITE_STATIC);
+  return step_done(st, s, "store");
+}
+
+int store_change_count(store *st, int64_t sp, uint64_t *n) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM changes WHERE sp=?1", -1,
+                         &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
+  *n = rc ? 0 : (uint64_t)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_change_each(store *st, int64_t sp, store_bytes_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT wire FROM changes WHERE sp=?1"
+                         " ORDER BY hlc, id", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  int rc, stop = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && !stop)
+    stop = cb(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
+}
+
+/* ---- merging ---- */
+
+/* Read the stored version and payload of a fact from a GET row: column 0
+ * the payload, 1..3 the version.  0 if a row was there, 1 if none. */
+static int read_fact(sqlite3_stmt *s, version *v, const uint8_t **p, size_t *len,
+                     int64_t *flag) {
+  if (sqlite3_step(s) != SQLITE_ROW) return 1;
+  if (flag) *flag = sqlite3_column_int64(s, 0);
+  if (p) {
+    *p = sqlite3_column_blob(s, 0);
+    *len = (size_t)sqlite3_column_bytes(s, 0);
+  }
+  v->hlc = (uint64_t)sqlite3_column_int64(s, 1);
+  v->author = sqlite3_column_blob(s, 2);
+  v->seq = (uint32_t)sqlite3_column_int64(s, 3);
+  return sqlite3_column_bytes(s, 2) == 32 ? 0 : -1;
+}
+
+static void bind_version(sqlite3_stmt *s, int at, const version *v) {
+  sqlite3_bind_int64(s, at, u2i(v->hlc));
+  sqlite3_bind_blob(s, at + 1, v->author, 32, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, at + 2, v->seq);
+}
+
+/* A record's life: delete or restore.  Payload byte: 1 deleted, 0 live, so
+ * on an exact tie the delete wins. */
+static int apply_life(store *st, int64_t sp, const op *o, const version *v) {
+  uint8_t mine = o->kind == OP_DELETE;
+  sqlite3_stmt *g = q(st, Q_LIFE_GET);
+  bind_key(g, sp, o->type, o->type_len, o->rid);
+  version old;
+  int64_t flag = 0;
+  int none = read_fact(g, &old, NULL, NULL, &flag);
+  uint8_t theirs = flag != 0;
+  int wins = none > 0 || (none == 0 && merge_wins(v, &mine, 1, &old, &theirs, 1));
+  sqlite3_reset(g);
+  if (none < 0) return STEK_ECORRUPT;
+  if (!wins) return 0;
+  sqlite3_stmt *s = q(st, Q_LIFE_PUT);
+  bind_key(s, sp, o->type, o->type_len, o->rid);
+  sqlite3_bind_int64(s, 4, mine);
+  bind_version(s, 5, v);
+  return step_done(st, s, "store");
+}
+
+static int apply_field(store *st, int64_t sp, const op *o, const op_field *f,
+                       const version *v) {
+  sqlite3_stmt *g = q(st, Q_FIELD_GET);
+  bind_key(g, sp, o->type, o->type_len, o->rid);
+  sqlite3_bind_text(g, 4, f->name, (int)f->name_len, SQLITE_STATIC);
+  version old;
+  const uint8_t *p = NULL;
+  size_t len = 0;
+  static const uint8_t nil = 0xc0;
+  int none = read_fact(g, &old, &p, &len, NULL);
+  if (none == 0 && !p) { /* a stored NULL is an unset field: nil */
+    p = &nil;
+    len = 1;
+  }
+  int wins = none > 0 || (none == 0 && merge_wins(v, f->value, f->value_len,
+                                                  &old, p, len));
+  sqlite3_reset(g);
+  if (none < 0) return STEK_ECORRUPT;
+  if (!wins) return 0;
+  sqlite3_stmt *s = q(st, Q_FIELD_PUT);
+  bind_key(s, sp, o->type, o->type_len, o->rid);
+  sqlite3_bind_text(s, 4, f->name, (int)f->name_len, SQLITE_STATIC);
+  if (f->value_len == 1 && f->value[0] == 0xc0)
+    sqlite3_bind_null(s, 5);
+  else
+    sqlite3_bind_blob(s, 5, f->value, (int)f->value_len, SQLITE_STATIC);
+  bind_version(s, 6, v);
+  return step_done(st, s, "store");
+}
+
+/* A set element: payload byte 1 present, 0 removed (tie: present). */
+static int apply_elem(store *st, int64_t sp, const op *o, const version *v) {
+  uint8_t mine = o->kind == OP_SET_ADD;
+  sqlite3_stmt *g = q(st, Q_ELEM_GET);
+  bind_key(g, sp, o->type, o->type_len, o->rid);
+  sqlite3_bind_text(g, 4, o->field, (int)o->field_len, SQLITE_STATIC);
+  sqlite3_bind_text(g, 5, o->elem, (int)o->elem_len, SQLITE_STATIC);
+  version old;
+  int64_t flag = 0;
+  int none = read_fact(g, &old, NULL, NULL, &flag);
+  uint8_t theirs = flag != 0;
+  int wins = none > 0 || (none == 0 && merge_wins(v, &mine, 1, &old, &theirs, 1));
+  sqlite3_reset(g);
+  if (none < 0) return STEK_ECORRUPT;
+  if (!wins) return 0;
+  sqlite3_stmt *s = q(st, Q_ELEM_PUT);
+  bind_key(s, sp, o->type, o->type_len, o->rid);
+  sqlite3_bind_text(s, 4, o->field, (int)o->field_len, SQLITE_STATIC);
+  sqlite3_bind_text(s, 5, o->elem, (int)o->elem_len, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, mine);
+  bind_version(s, 7, v);
+  return step_done(st, s, "store");
+}
+
+int store_apply(store *st, int64_t sp, const op *o, const version *v) {
+  switch (o->kind) {
+    case OP_PUT: {
+      version fv = *v;
+      for (uint32_t k = 0; k < o->n_fields; k++) {
+        int rc = apply_field(st, sp, o, &o->fields[k], &fv);
+        if (rc) return rc;
+      }
+      return 0;
+    }
+    case OP_DELETE:
+    case OP_RESTORE:
+      return apply_life(st, sp, o, v);
+    default:
+      return apply_elem(st, sp, o, v);
+  }
+}
+
+/* ---- reading records ---- */
+
+void store_record_clear(store_record *r) {
+  for (size_t i = 0; i < r->n_fields; i++) {
+    store_field *f = &r->fields[i];
+    free(f->name);
+    free(f->value);
+    for (size_t k = 0; k < f->n_elems; k++) free(f->elems[k]);
+    free(f->elems);
+  }
+  free(r->fields);
+  memset(r, 0, sizeof *r);
+}
+
+static char *dup_text(const unsigned char *s, int len) {
+  char *d = malloc((size_t)len + 1);
+  if (d) {
+    memcpy(d, s, (size_t)len);
+    d[len] = 0;
+  }
+  return d;
+}
+
+/* Append an empty field named name; NULL when out of memory. */
+static store_field *add_field(store_record *r, const unsigned char *name, int len) {
+  if ((r->n_fields & (r->n_fields - 1)) == 0) { /* grow at powers of two */
+    size_t cap = r->n_fields ? r->n_fields * 2 : 4;
+    store_field *f = realloc(r->fields, cap * sizeof *f);
+    if (!f) return NULL;
+    r->fields = f;
+  }
+  store_field *f = &r->fields[r->n_fields];
+  memset(f, 0, sizeof *f);
+  if (!(f->name = dup_text(name, len))) return NULL;
+  r->n_fields++;
+  return f;
+}
+
+static int prepare_key(store *st, const char *sql, int64_t sp, const char *type,
+                       const uint8_t *rid, sqlite3_stmt **s) {
+  if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  bind_key(*s, sp, type, strlen(type), rid);
+  return 0;
+}
+
+static int load_lww(store *st, int64_t sp, const char *type, const uint8_t *rid,
+                    store_record *r) {
+  sqlite3_stmt *s;
+  int rc = prepare_key(st, "SELECT name, value FROM fields WHERE sp=?1 AND"
+                       " type=?2 AND rid=?3 AND value IS NOT NULL ORDER BY name",
+                       sp, type, rid, &s);
+  while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    store_field *f = add_field(r, sqlite3_column_text(s, 0), sqlite3_column_bytes(s, 0));
+    int n = sqlite3_column_bytes(s, 1);
+    if (!f || !(f->value = malloc((size_t)n))) {
+      rc = STEK_ENOMEM;
+      break;
+    }
+    memcpy(f->value, sqlite3_column_blob(s, 1), (size_t)n);
+    f->value_len = (size_t)n;
+    rc = 0;
+  }
+  if (rc == SQLITE_DONE) rc = 0;
+  else if (rc > 0) rc = db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* Set fields: a set replaces an LWW field of the same name. */
+static store_field *set_field(store_record *r, const unsigned char *name, int len) {
+  for (size_t i = 0; i < r->n_fields; i++) {
+    store_field *f = &r->fields[i];
+    if (strlen(f->name) == (size_t)len && memcmp(f->name, name, (size_t)len) == 0) {
+      if (!f->is_set) {
+        free(f->value);
+        f->value = NULL;
+        f->value_len = 0;
+        f->is_set = 1;
+      }
+      return f;
+    }
+  }
+  store_field *f = add_field(r, name, len);
+  if (f) f->is_set = 1;
+  return f;
+}
+
+static int load_sets(store *st, int64_t sp, const char *type, const uint8_t *rid,
+                     store_record *r) {
+  sqlite3_stmt *s;
+  int rc = prepare_key(st, "SELECT name, elem FROM elems WHERE sp=?1 AND"
+                       " type=?2 AND rid=?3 AND present ORDER BY name, elem",
+                       sp, type, rid, &s);
+  while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    store_field *f = set_field(r, sqlite3_column_text(s, 0), sqlite3_column_bytes(s, 0));
+    char **e = f ? realloc(f->elems, (f->n_elems + 1) * sizeof *e) : NULL;
+    if (!e) {
+      rc = STEK_ENOMEM;
+      break;
+    }
+    f->elems = e;
+    if (!(e[f->n_elems] = dup_text(sqlite3_column_text(s, 1),
+                                   sqlite3_column_bytes(s, 1)))) {
+      rc = STEK_ENOMEM;
+      break;
+    }
+    f->n_elems++;
+    rc = 0;
+  }
+  if (rc == SQLITE_DONE) rc = 0;
+  else if (rc > 0) rc = db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+static int cmp_field(const void *a, const void *b) {
+  return strcmp(((const store_field *)a)->name, ((const store_field *)b)->name);
+}
+
+static int is_deleted(store *st, int64_t sp, const char *type, const uint8_t *rid,
+                      int *deleted) {
+  sqlite3_stmt *g = q(st, Q_LIFE_GET);
+  bind_key(g, sp, type, strlen(type), rid);
+  int rc = sqlite3_step(g);
+  *deleted = rc == SQLITE_ROW && sqlite3_column_int64(g, 0) != 0;
+  sqlite3_reset(g);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+}
+
+int store_record_load(store *st, int64_t sp, const char *type,
+                      const uint8_t rid[16], store_record *out) {
+  int deleted, rc;
+  memset(out, 0, sizeof *out);
+  snprintf(out->type, sizeof out->type, "%s", type);
+  memcpy(out->rid, rid, 16);
+  if ((rc = is_deleted(st, sp, type, rid, &deleted))) return rc;
+  if (deleted) return STEK_ENOTFOUND;
+  rc = load_lww(st, sp, type, rid, out);
+  if (!rc) rc = load_sets(st, sp, type, rid, out);
+  if (!rc && out->n_fields == 0) rc = STEK_ENOTFOUND;
+  if (rc) {
+    store_record_clear(out);
+    return rc;
+  }
+  qsort(out->fields, out->n_fields, sizeof *out->fields, cmp_field);
+  return 0;
+}
+
+int store_record_each(store *st, int64_t sp, const char *type,
+                      store_record_cb cb, void *ctx) {
+  static const char *const sql =
+      "SELECT type, rid FROM (SELECT type, rid FROM fields WHERE sp=?1 AND"
+      " value IS NOT NULL AND (?2 IS NULL OR type=?2) UNION SELECT type, rid"
+      " FROM elems WHERE sp=?1 AND present AND (?2 IS NULL OR type=?2)) AS r"
+      " WHERE NOT EXISTS (SELECT 1 FROM lives l WHERE l.sp=?1 AND"
+      " l.type=r.type AND l.rid=r.rid AND l.deleted) ORDER BY type, rid";
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  if (type) sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(s, 1) != 16) continue;
+    stop = cb(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_blob(s, 1));
+  }
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
+}
+
+/* ---- state hash ---- */
+
+/* Hash every row of one table, in key order, as a msgpack array of its
+ * columns (docs/PROTOCOL.md §5): ints as int, text as str, blobs as bin,
+ * NULL as nil. */
+static int hash_table(store *st, cr_hasher *h, const char *sql, int64_t sp) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  int rc, n = sqlite3_column_count(s);
+  mp_writer w;
+  mp_writer_init(&w);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    w.buf.size = 0;
+    mp_write_array(&w, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+      switch (sqlite3_column_type(s, i)) {
+        case SQLITE_INTEGER: mp_write_int(&w, sqlite3_column_int64(s, i)); break;
+        case SQLITE_TEXT:
+          mp_write_str(&w, (const char *)sqlite3_column_text(s, i),
+                       (size_t)sqlite3_column_bytes(s, i));
+          break;
+        case SQLITE_BLOB:
+          mp_write_bin(&w, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+          break;
+        default: mp_write_nil(&w); break;
+      }
+    }
+    if (w.err) break;
+    cr_hash_update(h, (const uint8_t *)w.buf.data, w.buf.size);
+  }
+  int out = w.err ? w.err : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  mp_writer_free(&w);
+  sqlite3_finalize(s);
+  return out;
+}
+
+int store_state_hash(store *st, int64_t sp, uint8_t out[32]) {
+  static const char *const tables[] = {
+      "SELECT type, rid, deleted, hlc, author, seq FROM lives WHERE sp=?1"
+      " ORDER BY type, rid",
+      "SELECT type, rid, name, value, hlc, author, seq FROM fields WHERE sp=?1"
+      " ORDER BY type, rid, name",
+      "SELECT type, rid, name, elem, present, hlc, author, seq FROM elems"
+      " WHERE sp=?1 ORDER BY type, rid, name, elem",
+  };
+  cr_hasher h;
+  /* One read transaction, so the three tables are read at one instant. */
+  int own = sqlite3_get_autocommit(st->db);
+  int rc = own ? exec(st, "BEGIN") : 0;
+  cr_hash_init(&h);
+  for (size_t i = 0; !rc && i < sizeof tables / sizeof *tables; i++) {
+    static const uint8_t sep[1] = {0xc0};
+    cr_hash_update(&h, sep, 1); /* nil between tables */
+    rc = hash_table(st, &h, tables[i], sp);
+  }
+  if (own && !sqlite3_get_autocommit(st->db))
+    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+  cr_hash_final(&h, out);
+  return rc;
+}

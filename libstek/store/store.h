@@ -1,0 +1,100 @@
+/*
+ * store/store -- SQLite: device identity, spaces, the op log and the
+ * materialized records.
+ *
+ * Schema (one file; docs/PROTOCOL.md does not cover it, it never leaves the
+ * device):
+ *   meta(key, value)                     schema version, device keys, HLC
+ *   spaces(sp, id, name, key)            sp: a local integer handle
+ *   changes(sp, id, hlc, wire)           the op log: every change as received
+ *   lives(sp, type, rid, deleted, ver)   last delete / restore of a record
+ *   fields(sp, type, rid, name, value, ver)   LWW field values (NULL: unset)
+ *   elems(sp, type, rid, name, elem, present, ver)  set elements
+ * where ver is (hlc, author, seq).
+ *
+ * Applying an op writes the winner of the stored and the new fact by
+ * crdt/merge's rule; the op log is the truth, the rest could be rebuilt
+ * from it.  Must never: decide a merge itself, or hold a transaction across
+ * calls other than store_tx_begin/commit/rollback.
+ */
+#ifndef STEK_STORE_H
+#define STEK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdt/change.h"
+#include "crdt/merge.h"
+#include "crypto/crypto.h"
+
+typedef struct store store;
+
+/* Called for each record an op touched. */
+typedef void (*store_touch_cb)(void *ctx, const char *type, size_t type_len,
+                               const uint8_t *rid);
+
+/* Open or create; err receives a message on failure.  The device key pair
+ * is created on first open; sk is copied into locked memory. */
+int store_open(store **out, const char *path, char *err, size_t errlen);
+void store_close(store *st);
+const char *store_errmsg(store *st);
+void store_device(const store *st, uint8_t pk[CR_SIGN_PK],
+                  const uint8_t **sk);
+
+int store_tx_begin(store *st);
+int store_tx_commit(store *st);
+void store_tx_rollback(store *st);
+
+/* The clock state (read inside a transaction for writes). */
+int store_hlc_get(store *st, uint64_t *hlc);
+int store_hlc_set(store *st, uint64_t hlc);
+
+int store_space_create(store *st, const uint8_t id[16], const char *name,
+                       const uint8_t key[CR_SPACE_KEY]);
+int store_space_count(store *st, size_t *n);
+/* i-th space by id; name copied into name (NUL-terminated, truncated). */
+int store_space_at(store *st, size_t i, uint8_t id[16], char *name, size_t cap);
+/* Local handle of space id: STEK_ENOSPACE if not held. */
+int store_space_find(store *st, const uint8_t id[16], int64_t *sp);
+int store_space_key(store *st, int64_t sp, uint8_t key[CR_SPACE_KEY]);
+
+/* STEK_DUPLICATE if held, STEK_OK if not. */
+int store_change_has(store *st, int64_t sp, const uint8_t id[32]);
+int store_change_add(store *st, int64_t sp, const change *c,
+                     const uint8_t *wire, size_t len);
+int store_change_count(store *st, int64_t sp, uint64_t *n);
+typedef int (*store_bytes_cb)(void *ctx, const uint8_t *b, size_t len);
+int store_change_each(store *st, int64_t sp, store_bytes_cb cb, void *ctx);
+
+/* Merge one op written at version v into the materialized state. */
+int store_apply(store *st, int64_t sp, const op *o, const version *v);
+
+/* Records: a loaded record (fields, then set fields merged in by name). */
+typedef struct store_field {
+  char *name;
+  int is_set;           /* elems holds the set's elements */
+  uint8_t *value;       /* canonical msgpack (LWW fields) */
+  size_t value_len;
+  char **elems;
+  size_t n_elems;
+} store_field;
+
+typedef struct store_record {
+  char type[STEK_MAX_NAME_BYTES + 1];
+  uint8_t rid[16];
+  store_field *fields;
+  size_t n_fields;
+} store_record;
+
+/* STEK_ENOTFOUND unless live. */
+int store_record_load(store *st, int64_t sp, const char *type,
+                      const uint8_t rid[16], store_record *out);
+void store_record_clear(store_record *r);
+/* Each live record of type (all if NULL), ordered by (type, rid). */
+typedef int (*store_record_cb)(void *ctx, const char *type, const uint8_t *rid);
+int store_record_each(store *st, int64_t sp, const char *type,
+                      store_record_cb cb, void *ctx);
+
+int store_state_hash(store *st, int64_t sp, uint8_t out[32]);
+
+#endif
