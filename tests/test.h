@@ -11,7 +11,9 @@
 #ifndef STEK_TEST_H
 #define STEK_TEST_H
 
-#define _POSIX_C_SOURCE 200809L
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* also set by tests/CMakeLists.txt */
+#endif
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
