@@ -37,6 +37,7 @@ struct stek {
   int64_t sp;
   uint8_t space_id[STEK_ID_BYTES];
   char space_name[256];
+  char name_buf[256]; /* stek_space_get()'s answer */
   /* the local transaction under way, if any */
   int in_tx, explicit_tx;
   uint64_t tx_hlc;
@@ -209,11 +210,11 @@ int stek_space_count(stek *s, size_t *count) {
 
 int stek_space_get(stek *s, size_t i, uint8_t id[STEK_ID_BYTES], const char **name) {
   if (need_store(s) || !id) return STEK_EINVAL;
-  int rc = store_space_at(s->st, i, id, s->err, sizeof s->err);
+  int rc = store_space_at(s->st, i, id, s->name_buf, sizeof s->name_buf);
   if (rc) return rc == STEK_ENOSPACE ? fail(s, rc, "no space at index %zu", i)
                                      : store_fail(s, rc);
-  if (name) *name = s->err; /* valid until the next call on s, as documented */
-  return STEK_OK;
+  if (name) *name = s->name_buf; /* valid until the next call, as documented */
+  return ok(s, 0);
 }
 
 int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]) {
