@@ -16,6 +16,7 @@
 #include "crdt/change.h"
 #include "crdt/hlc.h"
 #include "crdt/merge.h"
+#include "crdt/signal.h"
 #include "crypto/crypto.h"
 #include "stek.h"
 #include "store/store.h"
@@ -593,12 +594,15 @@ static int ingest_fail(stek *s, int rc) {
   }
 }
 
+static int ingest_signal(stek *s, const uint8_t *buf, size_t len);
+
 int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   change c;
   int64_t sp;
   uint64_t last;
   if (need_store(s) || (!buf && len)) return STEK_EINVAL;
   if (s->in_tx) return fail(s, STEK_ESTATE, "cannot ingest inside a transaction");
+  if (wire_format(buf, len) == SIGNAL_FORMAT) return ingest_signal(s, buf, len);
   int rc = change_decode(buf, len, &c);
   if (!rc) rc = store_space_find(s->st, c.space, &sp);
   if (!rc) rc = store_change_has(s->st, sp, c.id);
@@ -907,4 +911,181 @@ char *stek_record_json(const stek_record *r) {
     return NULL;
   }
   return b.p;
+}
+
+/* ---- anonymous signals ---- */
+
+/* Receipt codes: 12 Crockford base32 digits (60 bits), shown in groups of
+ * four.  Stored only as a keyed hash (the key derived from the space
+ * secret, so an outsider cannot test guesses). */
+static const char receipt_digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static int receipt_normalise(const char *in, char out[13]) {
+  size_t n = 0;
+  for (const char *p = in; *p; p++) {
+    char c = *p;
+    if (c == '-' || c == ' ') continue;
+    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+    if (c == 'O') c = '0';
+    if (c == 'I' || c == 'L') c = '1';
+    if (!strchr(receipt_digits, c) || c == 0 || n == 12) return STEK_EINVAL;
+    out[n++] = c;
+  }
+  out[n] = 0;
+  return n == 12 ? 0 : STEK_EINVAL;
+}
+
+static void receipt_hash(uint8_t out[32], const char code[13],
+                         const uint8_t space_key[32]) {
+  uint8_t k[32];
+  cr_kdf(k, 2, "stek-rcp", space_key);
+  cr_keyed_hash(out, (const uint8_t *)code, 12, k);
+  cr_wipe(k, sizeof k);
+}
+
+/* The ISO week of today's date.  The date is taken in UTC. */
+static void this_week(stek *s, char week[9]) {
+  int64_t days = now_ms(s) / 86400000;
+  time_t t = (time_t)(days * 86400);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  iso_week_of(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, week);
+}
+
+static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
+  signal_msg m;
+  change c;
+  int64_t sp, week_ms, now_week_ms;
+  uint8_t key[CR_SPACE_KEY], rh[32];
+  char now_week[9];
+  int rc = signal_decode(buf, len, &m);
+  if (!rc) rc = store_space_find(s->st, m.space, &sp);
+  if (!rc) rc = store_change_has(s->st, sp, m.id);
+  if (rc == STEK_DUPLICATE) return ok(s, rc);
+  this_week(s, now_week);
+  if (!rc && (iso_week_start_ms(m.week, &week_ms) ||
+              iso_week_start_ms(now_week, &now_week_ms)))
+    rc = STEK_EMALFORMED;
+  if (!rc && week_ms > now_week_ms + s->cfg.max_clock_skew_ms) rc = STEK_EFUTURE;
+  if (!rc) rc = store_space_key(s->st, sp, key);
+  if (!rc) rc = signal_verify(&m, key);
+  if (!rc && m.kind == SIGNAL_WITHDRAW) {
+    char code[13];
+    char given[65];
+    memcpy(given, m.receipt, m.receipt_len);
+    given[m.receipt_len] = 0;
+    if (receipt_normalise(given, code)) rc = STEK_EMALFORMED;
+    else receipt_hash(rh, code, key);
+  }
+  cr_wipe(key, sizeof key);
+  if (rc) return ingest_fail(s, rc);
+
+  if ((rc = store_tx_begin(s->st))) return store_fail(s, rc);
+  memcpy(c.id, m.id, sizeof c.id);
+  c.hlc = hlc_make((uint64_t)week_ms, 0);
+  rc = store_change_has(s->st, sp, m.id);
+  if (rc == STEK_DUPLICATE) {
+    store_tx_rollback(s->st);
+    return ok(s, rc);
+  }
+  if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
+  if (!rc) rc = m.kind == SIGNAL_RECORD ? store_signal_add(s->st, sp, &m)
+                                        : store_signal_withdraw(s->st, sp, m.target, rh);
+  if (!rc) rc = store_tx_commit(s->st);
+  if (rc) {
+    store_fail(s, rc);
+    store_tx_rollback(s->st);
+    return rc;
+  }
+  return ok(s, STEK_OK);
+}
+
+/* Encode a signal message of this space and ingest it like a peer's. */
+static int signal_write(stek *s, int kind, const void *a, const char *b,
+                        const char *c, const uint8_t *d, const uint8_t *key) {
+  mp_writer w;
+  uint8_t id[32];
+  char week[9];
+  this_week(s, week);
+  int rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
+  if (rc) return fail(s, rc, "out of memory");
+  rc = ingest_signal(s, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+  return rc;
+}
+
+int stek_signal_record(stek *s, const char *theme, const char *site,
+                       const char *text, char receipt[STEK_RECEIPT_BYTES]) {
+  uint8_t key[CR_SPACE_KEY], rh[32];
+  char code[13];
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!theme || !site || !text || !receipt) return STEK_EINVAL;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (!signal_theme_valid(theme, strlen(theme)))
+    return fail(s, STEK_EINVAL, "unknown theme (see stek.h for the vocabulary)");
+  size_t sl = strnlen(site, SIGNAL_MAX_SITE + 1), tl = strnlen(text, SIGNAL_MAX_TEXT + 1);
+  if (sl == 0 || sl > SIGNAL_MAX_SITE || tl > SIGNAL_MAX_TEXT)
+    return fail(s, STEK_ETOOBIG, "site must be 1..%d bytes, text at most %d",
+                SIGNAL_MAX_SITE, SIGNAL_MAX_TEXT);
+  if (!mp_utf8_valid(site, sl) || !mp_utf8_valid(text, tl))
+    return fail(s, STEK_EINVAL, "site and text must be UTF-8");
+  for (int i = 0; i < 12; i++) code[i] = receipt_digits[cr_uniform(32)];
+  code[12] = 0;
+  if ((rc = store_space_key(s->st, s->sp, key))) return store_fail(s, rc);
+  receipt_hash(rh, code, key);
+  rc = signal_write(s, SIGNAL_RECORD, theme, site, text, rh, key);
+  cr_wipe(key, sizeof key);
+  if (rc) return rc;
+  snprintf(receipt, STEK_RECEIPT_BYTES, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
+  cr_wipe(code, sizeof code);
+  return ok(s, 0);
+}
+
+int stek_signal_withdraw(stek *s, const char *receipt) {
+  uint8_t key[CR_SPACE_KEY], rh[32], sid[16];
+  char code[13];
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!receipt) return STEK_EINVAL;
+  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (strnlen(receipt, 64) >= 64 || receipt_normalise(receipt, code))
+    return fail(s, STEK_EINVAL, "a receipt code is 12 letters and digits");
+  if ((rc = store_space_key(s->st, s->sp, key))) return store_fail(s, rc);
+  receipt_hash(rh, code, key);
+  rc = store_signal_by_receipt(s->st, s->sp, rh, sid);
+  if (rc == STEK_ENOTFOUND) {
+    cr_wipe(key, sizeof key);
+    return fail(s, rc, "no signal with that receipt code");
+  }
+  if (!rc) rc = signal_write(s, SIGNAL_WITHDRAW, sid, code, NULL, NULL, key);
+  else store_fail(s, rc);
+  cr_wipe(key, sizeof key);
+  return rc ? rc : ok(s, 0);
+}
+
+struct signal_ctx {
+  stek_signal_cb cb;
+  void *ctx;
+};
+
+static int signal_one(void *p, const uint8_t *sid, const char *week,
+                      const char *theme, const char *site, const char *text) {
+  struct signal_ctx *c = p;
+  stek_signal sig;
+  memcpy(sig.id, sid, sizeof sig.id);
+  sig.week = week;
+  sig.theme = theme ? theme : "";
+  sig.site = site ? site : "";
+  sig.text = text ? text : "";
+  return c->cb(c->ctx, &sig);
+}
+
+int stek_signal_list(stek *s, stek_signal_cb cb, void *ctx) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!cb) return STEK_EINVAL;
+  struct signal_ctx c = {cb, ctx};
+  rc = store_signal_each(s->st, s->sp, signal_one, &c);
+  return rc < 0 ? store_fail(s, rc) : ok(s, rc);
 }

@@ -69,6 +69,33 @@ int cr_open_as_device(uint8_t *out, const uint8_t *c, size_t len,
   return rc == 0 ? 0 : STEK_EMALFORMED;
 }
 
+void cr_kdf(uint8_t sub[32], uint64_t id, const char ctx[8], const uint8_t key[32]) {
+  crypto_kdf_derive_from_key(sub, 32, id, ctx, key);
+}
+
+_Static_assert(crypto_auth_BYTES == CR_MAC, "mac size");
+_Static_assert(crypto_auth_KEYBYTES == 32, "mac key size");
+
+void cr_mac(uint8_t mac[CR_MAC], const uint8_t *m, size_t len, const uint8_t key[32]) {
+  crypto_auth(mac, m, len, key);
+}
+
+int cr_mac_verify(const uint8_t mac[CR_MAC], const uint8_t *m, size_t len,
+                  const uint8_t key[32]) {
+  return crypto_auth_verify(mac, m, len, key) == 0 ? 0 : STEK_ESIGNATURE;
+}
+
+void cr_keyed_hash(uint8_t out[CR_HASH], const uint8_t *m, size_t len,
+                   const uint8_t key[32]) {
+  crypto_generichash(out, CR_HASH, m, len, key, 32);
+}
+
+int cr_equal(const void *a, const void *b, size_t n) {
+  return sodium_memcmp(a, b, n) == 0;
+}
+
+uint32_t cr_uniform(uint32_t bound) { return randombytes_uniform(bound); }
+
 void *cr_secret_alloc(size_t len) { return sodium_malloc(len); }
 void cr_secret_free(void *p) { sodium_free(p); }
 void cr_wipe(void *p, size_t len) { sodium_memzero(p, len); }

@@ -9,6 +9,8 @@
  *     converted from the device's Ed25519 key (crypto_sign_ed25519_pk_to_
  *     curve25519), as libsodium documents for reusing one identity key.
  *
+ * Names carry the prefix cr_ so they never collide with libsodium's own.
+ *
  * Must never: invent a primitive, leave a secret in unlocked or unwiped
  * memory longer than needed, or compare MACs with memcmp.
  */
@@ -51,6 +53,23 @@ int cr_seal_to_device(uint8_t *out, const uint8_t *m, size_t len,
 int cr_open_as_device(uint8_t *out, const uint8_t *c, size_t len,
                           const uint8_t pk[CR_SIGN_PK],
                           const uint8_t sk[CR_SIGN_SK]);
+
+/* Subkey derivation from a 32-byte master key (crypto_kdf, BLAKE2b):
+ * ctx is exactly 8 characters naming the purpose. */
+void cr_kdf(uint8_t sub[32], uint64_t id, const char ctx[8], const uint8_t key[32]);
+/* HMAC-SHA-512-256 (crypto_auth); verify is constant time: 0 or
+ * STEK_ESIGNATURE. */
+#define CR_MAC 32
+void cr_mac(uint8_t mac[CR_MAC], const uint8_t *m, size_t len, const uint8_t key[32]);
+int cr_mac_verify(const uint8_t mac[CR_MAC], const uint8_t *m, size_t len,
+                  const uint8_t key[32]);
+/* Keyed BLAKE2b-256. */
+void cr_keyed_hash(uint8_t out[CR_HASH], const uint8_t *m, size_t len,
+                   const uint8_t key[32]);
+/* Constant-time equality of two n-byte strings: 1 if equal. */
+int cr_equal(const void *a, const void *b, size_t n);
+/* A uniformly random integer below bound. */
+uint32_t cr_uniform(uint32_t bound);
 
 /* Locked, guarded memory for secrets (sodium_malloc); wiped on free. */
 void *cr_secret_alloc(size_t len);

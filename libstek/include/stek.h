@@ -285,6 +285,47 @@ STEK_API int stek_change_count(stek *s, uint64_t *count);
  * hashes, whatever order the changes arrived in. */
 STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
 
+/* ---- Anonymous signals -------------------------------------------------- */
+
+/*
+ * A signal is an anonymous observation of under-protection.  It carries no
+ * author, device id, device signature or fine timestamp: only the ISO week
+ * (set here from the local date), and it is authenticated only as written
+ * by a member of the space.  Recording one returns a receipt code for the
+ * visitor; only a keyed hash of it is kept, and withdrawing the signal
+ * needs the code.
+ */
+
+/* "XXXX-XXXX-XXXX" (Crockford base32) and a NUL. */
+#define STEK_RECEIPT_BYTES 15
+#define STEK_SIGNAL_MAX_TEXT 4096
+#define STEK_SIGNAL_MAX_SITE 128
+
+/* Record a signal.  theme is one of income, housing, health, debt, digital,
+ * energy, work, legal, family, mobility, food, education; site is 1..128
+ * bytes, text at most 4096 (UTF-8).  The receipt code goes to receipt. */
+STEK_API int stek_signal_record(stek *s, const char *theme, const char *site,
+                                const char *text,
+                                char receipt[STEK_RECEIPT_BYTES]);
+
+/* Withdraw the signal a receipt code belongs to (case, spaces and hyphens
+ * do not matter; O reads as 0, I and L as 1).  STEK_ENOTFOUND if no live
+ * signal has that receipt.  Its theme, site and text are erased here and,
+ * as the withdrawal syncs, on every replica. */
+STEK_API int stek_signal_withdraw(stek *s, const char *receipt);
+
+typedef struct stek_signal {
+  uint8_t id[STEK_ID_BYTES]; /* random; says nothing of the author */
+  const char *week;          /* "2026-W05" */
+  const char *theme;
+  const char *site;
+  const char *text;
+} stek_signal;
+
+/* Each live signal of the current space, ordered by (week, id). */
+typedef int (*stek_signal_cb)(void *ctx, const stek_signal *signal);
+STEK_API int stek_signal_list(stek *s, stek_signal_cb cb, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

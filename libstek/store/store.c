@@ -34,7 +34,18 @@ static const char *const schema_sql =
     " rid BLOB NOT NULL, name TEXT NOT NULL, elem TEXT NOT NULL,"
     " present INTEGER NOT NULL, hlc INTEGER NOT NULL, author BLOB NOT NULL,"
     " seq INTEGER NOT NULL, PRIMARY KEY(sp, type, rid, name, elem))"
-    " WITHOUT ROWID;";
+    " WITHOUT ROWID;"
+    /* Signals: no author anywhere.  A withdrawn signal keeps only its id,
+     * week and receipt hash; withdrawals are kept so that one arriving
+     * before its signal still takes effect. */
+    "CREATE TABLE IF NOT EXISTS signals(sp INTEGER NOT NULL, sid BLOB NOT NULL,"
+    " week TEXT NOT NULL, theme TEXT, site TEXT, text TEXT,"
+    " receipt BLOB NOT NULL, withdrawn INTEGER NOT NULL,"
+    " PRIMARY KEY(sp, sid)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS signals_by_receipt ON signals(sp, receipt);"
+    "CREATE TABLE IF NOT EXISTS withdrawals(sp INTEGER NOT NULL,"
+    " target BLOB NOT NULL, receipt BLOB NOT NULL,"
+    " PRIMARY KEY(sp, target, receipt)) WITHOUT ROWID;";
 
 enum {
   Q_HLC_GET, Q_HLC_SET, Q_SPACE_FIND, Q_SPACE_KEY, Q_CHANGE_HAS, Q_CHANGE_ADD,
@@ -698,6 +709,9 @@ int store_state_hash(store *st, int64_t sp, uint8_t out[32]) {
       " ORDER BY type, rid, name",
       "SELECT type, rid, name, elem, present, hlc, author, seq FROM elems"
       " WHERE sp=?1 ORDER BY type, rid, name, elem",
+      "SELECT sid, week, theme, site, text, receipt, withdrawn FROM signals"
+      " WHERE sp=?1 ORDER BY sid",
+      "SELECT target, receipt FROM withdrawals WHERE sp=?1 ORDER BY target, receipt",
   };
   cr_hasher h;
   /* One read transaction, so the three tables are read at one instant. */
@@ -713,4 +727,89 @@ int store_state_hash(store *st, int64_t sp, uint8_t out[32]) {
     sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
   cr_hash_final(&h, out);
   return rc;
+}
+
+/* ---- signals ---- */
+
+int store_signal_add(store *st, int64_t sp, const signal_msg *m) {
+  sqlite3_stmt *s;
+  /* Withdrawn already if a withdrawal naming it with its receipt came
+   * first. */
+  static const char *const sql =
+      "INSERT OR IGNORE INTO signals SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0"
+      " WHERE NOT EXISTS (SELECT 1 FROM withdrawals WHERE sp=?1 AND target=?2"
+      " AND receipt=?7) UNION ALL SELECT ?1, ?2, ?3, NULL, NULL, NULL, ?7, 1"
+      " WHERE EXISTS (SELECT 1 FROM withdrawals WHERE sp=?1 AND target=?2"
+      " AND receipt=?7)";
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, m->sid, 16, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, m->week, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, m->theme, (int)m->theme_len, SQLITE_STATIC);
+  sqlite3_bind_text(s, 5, m->site, (int)m->site_len, SQLITE_STATIC);
+  sqlite3_bind_text(s, 6, m->text, (int)m->text_len, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 7, m->receipt_hash, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_signal_withdraw(store *st, int64_t sp, const uint8_t target[16],
+                          const uint8_t receipt_hash[32]) {
+  static const char *const sql[] = {
+      "INSERT OR IGNORE INTO withdrawals VALUES(?1, ?2, ?3)",
+      "UPDATE signals SET theme=NULL, site=NULL, text=NULL, withdrawn=1"
+      " WHERE sp=?1 AND sid=?2 AND receipt=?3"};
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) != SQLITE_OK)
+      return db_fail(st, "store");
+    sqlite3_bind_int64(s, 1, sp);
+    sqlite3_bind_blob(s, 2, target, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, receipt_hash, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+    sqlite3_finalize(s);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int store_signal_by_receipt(store *st, int64_t sp, const uint8_t receipt_hash[32],
+                            uint8_t sid[16]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT sid FROM signals WHERE sp=?1 AND"
+                         " receipt=?2 AND NOT withdrawn", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, receipt_hash, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 16) {
+    memcpy(sid, sqlite3_column_blob(s, 0), 16);
+    rc = 0;
+  } else {
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STEK_ENOTFOUND : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_signal_each(store *st, int64_t sp, store_signal_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT sid, week, theme, site, text FROM signals"
+                         " WHERE sp=?1 AND NOT withdrawn ORDER BY week, sid",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(s, 0) != 16) continue;
+    stop = cb(ctx, sqlite3_column_blob(s, 0), (const char *)sqlite3_column_text(s, 1),
+              (const char *)sqlite3_column_text(s, 2),
+              (const char *)sqlite3_column_text(s, 3),
+              (const char *)sqlite3_column_text(s, 4));
+  }
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
 }

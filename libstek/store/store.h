@@ -25,6 +25,7 @@
 
 #include "crdt/change.h"
 #include "crdt/merge.h"
+#include "crdt/signal.h"
 #include "crypto/crypto.h"
 
 typedef struct store store;
@@ -96,5 +97,17 @@ int store_record_each(store *st, int64_t sp, const char *type,
                       store_record_cb cb, void *ctx);
 
 int store_state_hash(store *st, int64_t sp, uint8_t out[32]);
+
+/* Signals (crdt/signal.h).  A record is stored once; a withdrawal blanks
+ * the signal it names if the receipt hash matches, now or on arrival. */
+int store_signal_add(store *st, int64_t sp, const signal_msg *m);
+int store_signal_withdraw(store *st, int64_t sp, const uint8_t target[16],
+                          const uint8_t receipt_hash[32]);
+int store_signal_by_receipt(store *st, int64_t sp, const uint8_t receipt_hash[32],
+                            uint8_t sid[16]);
+typedef int (*store_signal_cb)(void *ctx, const uint8_t *sid, const char *week,
+                               const char *theme, const char *site,
+                               const char *text);
+int store_signal_each(store *st, int64_t sp, store_signal_cb cb, void *ctx);
 
 #endif

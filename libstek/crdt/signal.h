@@ -1,0 +1,84 @@
+/*
+ * crdt/signal -- the anonymous signal: encoding, decoding and checking.
+ *
+ * A signal must not say who wrote it (DESIGN §4): it carries no author, no
+ * device key, no device signature and no HLC, only the ISO week.  It is
+ * authenticated as "written by a member of this space" by a MAC keyed with
+ * a key derived from the space secret.  Wire form (docs/PROTOCOL.md §4a):
+ *
+ *   signal = [2, body: bin, mac: bin(32)]
+ *   body   = [1, space: bin(16), sid: bin(16), week: str, op]
+ *   op     = [0, theme: str, site: str, text: str, receipt_hash: bin(32)]
+ *          | [1, target: bin(16), receipt: str]
+ *   id     = BLAKE2b-256(body);  mac = HMAC-SHA-512-256(K_signal, body)
+ *
+ * sid is random, so two signals from two devices differ only in content.
+ * Pure: no I/O, no allocation.
+ */
+#ifndef STEK_CRDT_SIGNAL_H
+#define STEK_CRDT_SIGNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/mp.h"
+#include "stek.h"
+
+#define SIGNAL_FORMAT 2 /* first element of the wire array */
+#define SIGNAL_BODY_VERSION 1
+#define SIGNAL_MAC_BYTES 32
+#define SIGNAL_WEEK_LEN 8 /* "2026-W05" */
+
+enum { SIGNAL_RECORD = 0, SIGNAL_WITHDRAW = 1 };
+
+typedef struct signal_msg {
+  const uint8_t *body;
+  size_t body_len;
+  const uint8_t *mac;
+  const uint8_t *space; /* 16 */
+  const uint8_t *sid;   /* 16 */
+  char week[SIGNAL_WEEK_LEN + 1];
+  int kind;
+  /* SIGNAL_RECORD */
+  const char *theme, *site, *text;
+  uint32_t theme_len, site_len, text_len;
+  const uint8_t *receipt_hash; /* 32 */
+  /* SIGNAL_WITHDRAW */
+  const uint8_t *target; /* 16 */
+  const char *receipt;
+  uint32_t receipt_len;
+  uint8_t id[STEK_HASH_BYTES];
+} signal_msg;
+
+/* The first element of a wire array: 1 for a change, 2 for a signal, or a
+ * negative code if buf does not start like either. */
+int wire_format(const uint8_t *buf, size_t len);
+
+/* Decode and check form; pointers into buf.  Does not check the MAC. */
+int signal_decode(const uint8_t *buf, size_t len, signal_msg *m);
+/* 0 if the MAC verifies under the space key, else STEK_ESIGNATURE. */
+int signal_verify(const signal_msg *m, const uint8_t space_key[32]);
+
+/* Encode a signal (kind SIGNAL_RECORD: a..d are theme, site, text and the
+ * 32-byte receipt hash; SIGNAL_WITHDRAW: a is the 16-byte target, b the
+ * receipt) with a fresh random sid.  out is initialised by the call. */
+int signal_encode(mp_writer *out, const uint8_t space[16],
+                  const uint8_t space_key[32], const char week[9], int kind,
+                  const void *a, const char *b, const char *c,
+                  const uint8_t *d, uint8_t id[STEK_HASH_BYTES]);
+
+/* The week "YYYY-Www" is well formed (weeks 01..53). */
+int signal_week_valid(const char *w, size_t len);
+/* ISO week of a civil date (proleptic Gregorian), and the UTC ms of the
+ * Monday 00:00 that starts a week string. */
+void iso_week_of(int y, int m, int d, char out[9]);
+int iso_week_start_ms(const char *week, int64_t *ms);
+
+/* Theme vocabulary (DESIGN §1, issue "Records"). */
+int signal_theme_valid(const char *t, size_t len);
+
+#define SIGNAL_MAX_TEXT 4096
+#define SIGNAL_MAX_SITE 128
+#define SIGNAL_RECEIPT_CHARS 14 /* "XXXX-XXXX-XXXX" */
+
+#endif

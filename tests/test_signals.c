@@ -1,0 +1,323 @@
+/* Anonymous signals: receipts, withdrawal, merge, and the privacy promise
+ * that nothing of the device that wrote a signal is stored or sent. */
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "codec/mp.h"
+#include "crdt/signal.h"
+#include "test.h"
+
+static test_dir dir;
+static stek *a, *b;
+static test_clock clk = {1767225600000}; /* Thursday 2026-01-01: week 2026-W01 */
+
+static stek *open_at(const char *name) {
+  char path[600];
+  stek_config cfg;
+  stek *s;
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &clk;
+  test_dir_file(&dir, name, path, sizeof path);
+  if (stek_open(&s, path, &cfg) != STEK_OK) {
+    fprintf(stderr, "open: %s\n", stek_errmsg(s));
+    exit(2);
+  }
+  return s;
+}
+
+/* Two devices in one space. */
+static void setup(void) {
+  uint8_t space[16], dev[32];
+  uint8_t *share;
+  size_t len;
+  test_dir_make(&dir);
+  a = open_at("a.db");
+  b = open_at("b.db");
+  stek_device_id(b, dev);
+  if (stek_space_create(a, "Bezemheide", space) || stek_space_share(a, dev, &share, &len) ||
+      stek_space_accept(b, share, len)) {
+    fprintf(stderr, "setup: %s / %s\n", stek_errmsg(a), stek_errmsg(b));
+    exit(2);
+  }
+  stek_free(share);
+}
+
+static void teardown(void) {
+  stek_close(a);
+  stek_close(b);
+  test_dir_remove(&dir);
+}
+
+static int copy_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  return stek_ingest(ctx, bytes, len) < 0;
+}
+
+static void sync_into(stek *to, stek *from) { stek_changes(from, copy_cb, to); }
+
+struct found {
+  int n;
+  char week[9], theme[32], text[128];
+};
+
+static int find_cb(void *ctx, const stek_signal *sig) {
+  struct found *f = ctx;
+  f->n++;
+  snprintf(f->week, sizeof f->week, "%s", sig->week);
+  snprintf(f->theme, sizeof f->theme, "%s", sig->theme);
+  snprintf(f->text, sizeof f->text, "%s", sig->text);
+  return 0;
+}
+
+static void test_record_sets_week_and_returns_receipt(void) {
+  char receipt[STEK_RECEIPT_BYTES];
+  struct found f = {0};
+  CHECK_OK(stek_signal_record(a, "energy", "Kantine Bezemheide",
+                              "Zonder smartphone geen energiepremie", receipt));
+  CHECK(strlen(receipt) == 14 && receipt[4] == '-' && receipt[9] == '-');
+  CHECK_OK(stek_signal_list(a, find_cb, &f));
+  CHECK(f.n == 1 && strcmp(f.week, "2026-W01") == 0 && strcmp(f.theme, "energy") == 0);
+}
+
+static void test_unknown_theme_and_oversized_text_are_refused(void) {
+  char receipt[STEK_RECEIPT_BYTES], big[STEK_SIGNAL_MAX_TEXT + 2];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  CHECK_RC(stek_signal_record(a, "gossip", "site", "text", receipt), STEK_EINVAL);
+  CHECK_RC(stek_signal_record(a, "debt", "site", big, receipt), STEK_ETOOBIG);
+  CHECK_RC(stek_signal_record(a, "debt", "", "text", receipt), STEK_ETOOBIG);
+}
+
+static void test_withdraw_needs_the_receipt_and_syncs(void) {
+  char receipt[STEK_RECEIPT_BYTES], lower[STEK_RECEIPT_BYTES];
+  struct found f = {0};
+  CHECK_OK(stek_signal_record(a, "debt", "Buurthuis Mozaiek", "Aanmaningskosten", receipt));
+  sync_into(b, a);
+  CHECK_OK(stek_signal_list(b, find_cb, &f));
+  CHECK(f.n == 1);
+  CHECK_RC(stek_signal_withdraw(a, "0000-0000-0000"), STEK_ENOTFOUND);
+  CHECK_RC(stek_signal_withdraw(a, "not a code"), STEK_EINVAL);
+  for (int i = 0; i < STEK_RECEIPT_BYTES; i++)
+    lower[i] = (char)((receipt[i] >= 'A' && receipt[i] <= 'Z') ? receipt[i] + 32 : receipt[i]);
+  CHECK_OK(stek_signal_withdraw(a, lower)); /* case does not matter */
+  CHECK_RC(stek_signal_withdraw(a, receipt), STEK_ENOTFOUND); /* already */
+  sync_into(b, a);
+  f.n = 0;
+  CHECK_OK(stek_signal_list(b, find_cb, &f));
+  CHECK(f.n == 0);
+  uint8_t ha[32], hb[32];
+  CHECK_OK(stek_state_hash(a, ha));
+  CHECK_OK(stek_state_hash(b, hb));
+  CHECK(memcmp(ha, hb, 32) == 0);
+}
+
+struct grab {
+  uint8_t *m[2];
+  size_t l[2];
+  int n;
+};
+
+static int grab_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  struct grab *g = ctx;
+  if (g->n >= 2 || !(g->m[g->n] = malloc(len))) return 1;
+  memcpy(g->m[g->n], bytes, len);
+  g->l[g->n++] = len;
+  return 0;
+}
+
+static void test_withdrawal_arriving_first_still_erases_the_signal(void) {
+  char receipt[STEK_RECEIPT_BYTES];
+  CHECK_OK(stek_signal_record(a, "housing", "Den Botaniek", "Wachtlijst", receipt));
+  CHECK_OK(stek_signal_withdraw(a, receipt));
+  /* Deliver a's changes to b newest first: the withdrawal before the signal. */
+  struct grab g = {{NULL, NULL}, {0, 0}, 0};
+  CHECK_OK(stek_changes(a, grab_cb, &g));
+  CHECK(g.n == 2);
+  /* Same week, so order by id: find which one is the withdrawal. */
+  signal_msg m0;
+  CHECK_OK(signal_decode(g.m[0], g.l[0], &m0));
+  int w = m0.kind == SIGNAL_WITHDRAW ? 0 : 1;
+  int rc1 = stek_ingest(b, g.m[w], g.l[w]);
+  int rc2 = stek_ingest(b, g.m[1 - w], g.l[1 - w]);
+  free(g.m[0]);
+  free(g.m[1]);
+  CHECK_OK(rc1);
+  CHECK_OK(rc2);
+  struct found f = {0};
+  CHECK_OK(stek_signal_list(b, find_cb, &f));
+  CHECK(f.n == 0);
+  uint8_t ha[32], hb[32];
+  CHECK_OK(stek_state_hash(a, ha));
+  CHECK_OK(stek_state_hash(b, hb));
+  CHECK(memcmp(ha, hb, 32) == 0);
+}
+
+static int last_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  struct { uint8_t buf[8192]; size_t len; } *last = ctx;
+  if (len <= sizeof last->buf) {
+    memcpy(last->buf, bytes, len);
+    last->len = len;
+  }
+  return 0;
+}
+
+static void test_forged_or_foreign_signal_is_refused(void) {
+  char receipt[STEK_RECEIPT_BYTES];
+  struct { uint8_t buf[8192]; size_t len; } last = {{0}, 0};
+  CHECK_OK(stek_signal_record(a, "work", "Kom-Af Op Post", "Geen bereik VDAB", receipt));
+  CHECK_OK(stek_changes(a, last_cb, &last));
+  CHECK(last.len > 40);
+  last.buf[last.len - 1] ^= 1; /* the MAC */
+  CHECK_RC(stek_ingest(b, last.buf, last.len), STEK_ESIGNATURE);
+  last.buf[last.len - 1] ^= 1;
+  /* A store that does not hold the space refuses it. */
+  stek *c = open_at("c.db");
+  uint8_t other[16];
+  CHECK_OK(stek_space_create(c, "other", other));
+  CHECK_RC(stek_ingest(c, last.buf, last.len), STEK_ENOSPACE);
+  stek_close(c);
+}
+
+/* ---- privacy ---- */
+
+static int contains_any_window(const uint8_t *hay, size_t n, const uint8_t *key,
+                               size_t klen) {
+  const size_t w = 6; /* any 6 consecutive bytes of a key */
+  for (size_t k = 0; k + w <= klen; k++)
+    for (size_t i = 0; i + w <= n; i++)
+      if (memcmp(hay + i, key + k, w) == 0) return 1;
+  return 0;
+}
+
+/* Everything this device could be recognised by: its id (public key), its
+ * secret key, read from the store itself. */
+static int device_secrets(const char *file, uint8_t pk[32], uint8_t sk[64]) {
+  char path[600];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int got = 0;
+  test_dir_file(&dir, file, path, sizeof path);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 0;
+  if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta", -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *k = (const char *)sqlite3_column_text(st, 0);
+      if (!strcmp(k, "device_pk") && sqlite3_column_bytes(st, 1) == 32)
+        memcpy(pk, sqlite3_column_blob(st, 1), 32), got++;
+      if (!strcmp(k, "device_sk") && sqlite3_column_bytes(st, 1) == 64)
+        memcpy(sk, sqlite3_column_blob(st, 1), 64), got++;
+    }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return got == 2;
+}
+
+/* Every stored byte about signals: the signal rows and the op log rows
+ * that hold signals, concatenated. */
+static size_t stored_signal_bytes(const char *file, uint8_t *out, size_t cap) {
+  char path[600];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  size_t n = 0;
+  static const char *const sql[] = {
+      "SELECT * FROM signals", "SELECT * FROM withdrawals",
+      "SELECT * FROM changes WHERE substr(wire, 1, 2) = x'9302'"};
+  test_dir_file(&dir, file, path, sizeof path);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 0;
+  for (size_t q = 0; q < 3; q++) {
+    if (sqlite3_prepare_v2(db, sql[q], -1, &st, NULL) != SQLITE_OK) continue;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      for (int c = 0; c < sqlite3_column_count(st); c++) {
+        size_t len = (size_t)sqlite3_column_bytes(st, c);
+        const void *p = sqlite3_column_blob(st, c);
+        if (p && n + len <= cap) {
+          memcpy(out + n, p, len);
+          n += len;
+        }
+      }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+static void test_stored_and_sent_signal_bytes_carry_no_device_identifier(void) {
+  char receipt[STEK_RECEIPT_BYTES];
+  uint8_t pk[32], sk[64];
+  struct { uint8_t buf[8192]; size_t len; } sent = {{0}, 0};
+  static uint8_t stored[1 << 16];
+  CHECK_OK(stek_signal_record(a, "digital", "Watersportbaan markt",
+                              "Geen hulp bij itsme-registratie", receipt));
+  CHECK_OK(stek_changes(a, last_cb, &sent)); /* what sync would send */
+  CHECK(sent.len > 0 && sent.buf[1] == SIGNAL_FORMAT);
+  CHECK(device_secrets("a.db", pk, sk));
+  CHECK(!contains_any_window(sent.buf, sent.len, pk, 32));
+  CHECK(!contains_any_window(sent.buf, sent.len, sk, 64));
+  size_t n = stored_signal_bytes("a.db", stored, sizeof stored);
+  CHECK(n > sent.len);
+  CHECK(!contains_any_window(stored, n, pk, 32));
+  CHECK(!contains_any_window(stored, n, sk, 64));
+  /* and the receiving replica stores nothing of the author either */
+  sync_into(b, a);
+  n = stored_signal_bytes("b.db", stored, sizeof stored);
+  CHECK(n > sent.len);
+  CHECK(!contains_any_window(stored, n, pk, 32));
+  /* the decoded form has no field that could hold one */
+  signal_msg m;
+  CHECK_OK(signal_decode(sent.buf, sent.len, &m));
+  CHECK(m.kind == SIGNAL_RECORD && strcmp(m.week, "2026-W01") == 0);
+}
+
+static void test_signals_from_two_devices_are_indistinguishable_in_form(void) {
+  char ra[STEK_RECEIPT_BYTES], rb[STEK_RECEIPT_BYTES];
+  struct { uint8_t buf[8192]; size_t len; } sa = {{0}, 0}, sb = {{0}, 0};
+  CHECK_OK(stek_signal_record(a, "food", "Den Botaniek", "Voedselpakket te laat", ra));
+  CHECK_OK(stek_signal_record(b, "food", "Den Botaniek", "Voedselpakket te laat", rb));
+  CHECK_OK(stek_changes(a, last_cb, &sa));
+  CHECK_OK(stek_changes(b, last_cb, &sb));
+  CHECK(sa.len == sb.len);
+  signal_msg ma, mb;
+  CHECK_OK(signal_decode(sa.buf, sa.len, &ma));
+  CHECK_OK(signal_decode(sb.buf, sb.len, &mb));
+  /* Equal except where fresh randomness goes: the sid, the receipt hash
+   * (of a random code) and the MAC over them. */
+  for (size_t i = 0; i < sa.len; i++) {
+    const uint8_t *pa = sa.buf + i;
+    int random_part = (pa >= ma.sid && pa < ma.sid + 16) ||
+                      (pa >= ma.receipt_hash && pa < ma.receipt_hash + 32) ||
+                      (pa >= ma.mac && pa < ma.mac + 32);
+    if (!random_part) CHECK(sa.buf[i] == sb.buf[i]);
+  }
+  CHECK(ma.sid - sa.buf == mb.sid - sb.buf);
+  CHECK(ma.mac - sa.buf == mb.mac - sb.buf);
+}
+
+static void test_iso_weeks_follow_the_calendar(void) {
+  char w[9];
+  int64_t ms;
+  iso_week_of(2026, 1, 1, w);
+  CHECK(strcmp(w, "2026-W01") == 0);
+  iso_week_of(2027, 1, 1, w); /* a Friday: still the last week of 2026 */
+  CHECK(strcmp(w, "2026-W53") == 0);
+  iso_week_of(2024, 12, 30, w);
+  CHECK(strcmp(w, "2025-W01") == 0);
+  CHECK_OK(iso_week_start_ms("2026-W01", &ms));
+  CHECK(ms == 1766966400000); /* Monday 2025-12-29 */
+  CHECK_RC(iso_week_start_ms("2025-W53", &ms), STEK_EMALFORMED);
+  CHECK_RC(iso_week_start_ms("2026-W00", &ms), STEK_EMALFORMED);
+  CHECK_RC(iso_week_start_ms("2026W01x", &ms), STEK_EMALFORMED);
+}
+
+#define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
+
+int main(void) {
+  if (sodium_init() < 0) return 2;
+  T(test_record_sets_week_and_returns_receipt);
+  T(test_unknown_theme_and_oversized_text_are_refused);
+  T(test_withdraw_needs_the_receipt_and_syncs);
+  T(test_withdrawal_arriving_first_still_erases_the_signal);
+  T(test_forged_or_foreign_signal_is_refused);
+  T(test_stored_and_sent_signal_bytes_carry_no_device_identifier);
+  T(test_signals_from_two_devices_are_indistinguishable_in_form);
+  RUN(test_iso_weeks_follow_the_calendar);
+  return test_report();
+}
