@@ -18,6 +18,7 @@
 #include "crdt/merge.h"
 #include "crdt/signal.h"
 #include "crypto/crypto.h"
+#include "model/report.h"
 #include "stek.h"
 #include "store/store.h"
 
@@ -1088,4 +1089,28 @@ int stek_signal_list(stek *s, stek_signal_cb cb, void *ctx) {
   struct signal_ctx c = {cb, ctx};
   rc = store_signal_each(s->st, s->sp, signal_one, &c);
   return rc < 0 ? store_fail(s, rc) : ok(s, rc);
+}
+
+static int report_one(void *p, const uint8_t *sid, const char *week,
+                      const char *theme, const char *site, const char *text) {
+  (void)sid;
+  (void)text;
+  return report_add(p, week, theme ? theme : "", site ? site : "");
+}
+
+int stek_signal_report(stek *s, int k, int format, char **out) {
+  int rc = need_space(s);
+  if (rc) return rc;
+  if (!out) return STEK_EINVAL;
+  *out = NULL;
+  if (k < 1) return fail(s, STEK_EINVAL, "k must be at least 1");
+  report *r = report_new();
+  if (!r) return STEK_ENOMEM;
+  rc = store_signal_each(s->st, s->sp, report_one, r);
+  if (rc > 0) rc = fail(s, STEK_ECORRUPT, "a stored signal is damaged");
+  else if (rc < 0) store_fail(s, rc);
+  if (!rc) rc = report_render(r, k, format, out);
+  report_free(r);
+  if (rc == STEK_EINVAL) return fail(s, rc, "unknown report format");
+  return rc ? rc : ok(s, 0);
 }

@@ -307,6 +307,36 @@ static void test_iso_weeks_follow_the_calendar(void) {
   CHECK_RC(iso_week_start_ms("2026W01x", &ms), STEK_EMALFORMED);
 }
 
+static void test_report_suppresses_cells_under_k(void) {
+  char receipt[STEK_RECEIPT_BYTES], *csv, *svg;
+  for (int i = 0; i < 6; i++)
+    CHECK_OK(stek_signal_record(a, "energy", "Kantine Bezemheide", "premie", receipt));
+  for (int i = 0; i < 2; i++)
+    CHECK_OK(stek_signal_record(a, "debt", "Buurthuis \"Mozaiek\", Gent", "x", receipt));
+  CHECK_OK(stek_signal_record(a, "work", "Den Botaniek", "y", receipt));
+  CHECK_OK(stek_signal_withdraw(a, receipt)); /* withdrawn: not counted */
+  CHECK_OK(stek_signal_report(a, 5, STEK_REPORT_CSV, &csv));
+  const char *want = "month,theme,site,signals\r\n"
+                     "2026-01,debt,\"Buurthuis \"\"Mozaiek\"\", Gent\",<5\r\n"
+                     "2026-01,energy,Kantine Bezemheide,6\r\n";
+  int same = strcmp(csv, want) == 0;
+  if (!same) fprintf(stderr, "  got:\n%s", csv);
+  stek_free(csv);
+  CHECK(same);
+  CHECK_OK(stek_signal_report(a, 5, STEK_REPORT_SVG, &svg));
+  same = strstr(svg, "<svg") && strstr(svg, "fewer than 5") && strstr(svg, ">6</text>") &&
+         !strstr(svg, ">2</text>") && !strstr(svg, "<script") &&
+         strstr(svg, "&quot;Mozaiek&quot;");
+  stek_free(svg);
+  CHECK(same);
+  CHECK_OK(stek_signal_report(a, 2, STEK_REPORT_CSV, &csv));
+  same = strstr(csv, "Gent\",2\r\n") != NULL;
+  stek_free(csv);
+  CHECK(same);
+  CHECK_RC(stek_signal_report(a, 0, STEK_REPORT_CSV, &csv), STEK_EINVAL);
+  CHECK_RC(stek_signal_report(a, 5, 99, &csv), STEK_EINVAL);
+}
+
 #define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
 
 int main(void) {
@@ -318,6 +348,7 @@ int main(void) {
   T(test_forged_or_foreign_signal_is_refused);
   T(test_stored_and_sent_signal_bytes_carry_no_device_identifier);
   T(test_signals_from_two_devices_are_indistinguishable_in_form);
+  T(test_report_suppresses_cells_under_k);
   RUN(test_iso_weeks_follow_the_calendar);
   return test_report();
 }

@@ -99,3 +99,9 @@ uint32_t cr_uniform(uint32_t bound) { return randombytes_uniform(bound); }
 void *cr_secret_alloc(size_t len) { return sodium_malloc(len); }
 void cr_secret_free(void *p) { sodium_free(p); }
 void cr_wipe(void *p, size_t len) { sodium_memzero(p, len); }
+
+_Static_assert(crypto_hash_sha256_BYTES == CR_SHA256, "sha256 size");
+
+void cr_sha256(uint8_t out[CR_SHA256], const uint8_t *m, size_t len) {
+  crypto_hash_sha256(out, m, len);
+}

@@ -8,6 +8,8 @@
  *   - sealing a space's keys to a device: crypto_box_seal to the X25519 key
  *     converted from the device's Ed25519 key (crypto_sign_ed25519_pk_to_
  *     curve25519), as libsodium documents for reusing one identity key.
+ *   - Negentropy fingerprints: SHA-256 (crypto_hash_sha256), fixed by that
+ *     protocol.
  *
  * Names carry the prefix cr_ so they never collide with libsodium's own.
  *
@@ -75,5 +77,10 @@ uint32_t cr_uniform(uint32_t bound);
 void *cr_secret_alloc(size_t len);
 void cr_secret_free(void *p);
 void cr_wipe(void *p, size_t len);
+
+/* SHA-256, only where an outside protocol fixes it (Negentropy's
+ * fingerprints); our own hashes are BLAKE2b. */
+#define CR_SHA256 32
+void cr_sha256(uint8_t out[CR_SHA256], const uint8_t *m, size_t len);
 
 #endif

@@ -326,6 +326,16 @@ typedef struct stek_signal {
 typedef int (*stek_signal_cb)(void *ctx, const stek_signal *signal);
 STEK_API int stek_signal_list(stek *s, stek_signal_cb cb, void *ctx);
 
+/* Signal report: counts by theme x site x month (the month of each ISO
+ * week's Thursday).  Cells with fewer than k signals (k >= 1; 5 is the
+ * usual threshold) are suppressed: marked, never counted, and no totals are
+ * given.  format: STEK_REPORT_CSV (RFC 4180, header month,theme,site,
+ * signals; a suppressed count reads "<k") or STEK_REPORT_SVG (a bar chart
+ * that needs no JavaScript).  *out is freed with stek_free(). */
+enum { STEK_REPORT_CSV = 1, STEK_REPORT_SVG = 2 };
+#define STEK_REPORT_DEFAULT_K 5
+STEK_API int stek_signal_report(stek *s, int k, int format, char **out);
+
 #ifdef __cplusplus
 }
 #endif
