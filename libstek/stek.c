@@ -21,47 +21,14 @@
 #include "model/report.h"
 #include "stek.h"
 #include "store/store.h"
+#include "api.h"
 
 #define DEFAULT_SKEW_MS (24 * 3600 * 1000LL)
 #define SPACE_SHARE_FORMAT 1
 
-typedef struct touched {
-  char type[STEK_MAX_NAME_BYTES + 1];
-  uint8_t rid[STEK_ID_BYTES];
-} touched;
-
-struct stek {
-  store *st;
-  stek_config cfg;
-  char err[320];
-  /* current space */
-  int has_space;
-  int64_t sp;
-  uint8_t space_id[STEK_ID_BYTES];
-  char space_name[256];
-  char name_buf[256]; /* stek_space_get()'s answer */
-  /* the local transaction under way, if any */
-  int in_tx, explicit_tx;
-  uint64_t tx_hlc;
-  mp_writer ops;
-  uint32_t n_ops;
-  /* records touched by the transaction, for the change callback */
-  touched *touch;
-  size_t n_touch, cap_touch;
-  int touch_err;
-  stek_change_cb cb;
-  void *cb_ctx;
-};
-
-struct stek_record {
-  store_record r;
-  stek_value *vals;
-  char **mem; /* per field: decoded string / list storage */
-};
-
 /* ---- errors ---- */
 
-static int fail(stek *s, int rc, const char *fmt, ...) {
+int stek__fail(stek *s, int rc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(s->err, sizeof s->err, fmt, ap);
@@ -69,14 +36,14 @@ static int fail(stek *s, int rc, const char *fmt, ...) {
   return rc;
 }
 
-static int ok(stek *s, int rc) {
+int stek__ok(stek *s, int rc) {
   if (rc >= 0) s->err[0] = 0;
   return rc;
 }
 
 /* Carry a store failure's message up. */
-static int store_fail(stek *s, int rc) {
-  return fail(s, rc, "%s", store_errmsg(s->st));
+int stek__store_fail(stek *s, int rc) {
+  return stek__fail(s, rc, "%s", store_errmsg(s->st));
 }
 
 const char *stek_errmsg(const stek *s) { return s ? s->err : "no handle"; }
@@ -126,7 +93,7 @@ static int64_t system_clock(void *ctx) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_ms(const stek *s) { return s->cfg.clock(s->cfg.clock_ctx); }
+int64_t stek__now_ms(const stek *s) { return s->cfg.clock(s->cfg.clock_ctx); }
 
 void stek_config_init(stek_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -137,7 +104,7 @@ static int use_space_at(stek *s, size_t i) {
   uint8_t id[STEK_ID_BYTES];
   int rc = store_space_at(s->st, i, id, s->space_name, sizeof s->space_name);
   if (!rc) rc = store_space_find(s->st, id, &s->sp);
-  if (rc) return store_fail(s, rc);
+  if (rc) return stek__store_fail(s, rc);
   memcpy(s->space_id, id, sizeof id);
   s->has_space = 1;
   return 0;
@@ -151,12 +118,12 @@ int stek_open(stek **out, const char *path, const stek_config *cfg) {
   stek_config_init(&s->cfg);
   if (cfg) s->cfg = *cfg;
   if (!s->cfg.clock) s->cfg.clock = system_clock;
-  if (!path) return fail(s, STEK_EINVAL, "no store path given");
-  if (cr_setup()) return fail(s, STEK_ERROR, "libsodium failed to initialise");
+  if (!path) return stek__fail(s, STEK_EINVAL, "no store path given");
+  if (cr_setup()) return stek__fail(s, STEK_ERROR, "libsodium failed to initialise");
   int rc = store_open(&s->st, path, s->err, sizeof s->err);
   if (rc) return rc;
   rc = store_space_count(s->st, &n);
-  if (rc) return store_fail(s, rc);
+  if (rc) return stek__store_fail(s, rc);
   if (n == 1) return use_space_at(s, 0);
   return STEK_OK;
 }
@@ -184,70 +151,70 @@ void stek_device_id(const stek *s, uint8_t id[STEK_DEVICE_ID_BYTES]) {
 
 /* ---- spaces ---- */
 
-static int need_store(stek *s) {
+int stek__need_store(stek *s) {
   if (!s || !s->st) return STEK_EINVAL;
   return 0;
 }
 
 int stek_space_create(stek *s, const char *name, uint8_t id[STEK_ID_BYTES]) {
   uint8_t key[CR_SPACE_KEY];
-  if (need_store(s) || !id) return STEK_EINVAL;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (stek__need_store(s) || !id) return STEK_EINVAL;
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   if (!name) name = "";
   if (strlen(name) > 255 || !mp_utf8_valid(name, strlen(name)))
-    return fail(s, STEK_EINVAL, "space name must be UTF-8 of at most 255 bytes");
+    return stek__fail(s, STEK_EINVAL, "space name must be UTF-8 of at most 255 bytes");
   cr_random(id, STEK_ID_BYTES);
   cr_random(key, sizeof key);
   int rc = store_space_create(s->st, id, name, key);
   cr_wipe(key, sizeof key);
-  if (rc) return store_fail(s, rc);
-  return ok(s, stek_space_use(s, id));
+  if (rc) return stek__store_fail(s, rc);
+  return stek__ok(s, stek_space_use(s, id));
 }
 
 int stek_space_count(stek *s, size_t *count) {
-  if (need_store(s) || !count) return STEK_EINVAL;
+  if (stek__need_store(s) || !count) return STEK_EINVAL;
   int rc = store_space_count(s->st, count);
-  return rc ? store_fail(s, rc) : ok(s, 0);
+  return rc ? stek__store_fail(s, rc) : stek__ok(s, 0);
 }
 
 int stek_space_get(stek *s, size_t i, uint8_t id[STEK_ID_BYTES], const char **name) {
-  if (need_store(s) || !id) return STEK_EINVAL;
+  if (stek__need_store(s) || !id) return STEK_EINVAL;
   int rc = store_space_at(s->st, i, id, s->name_buf, sizeof s->name_buf);
-  if (rc) return rc == STEK_ENOSPACE ? fail(s, rc, "no space at index %zu", i)
-                                     : store_fail(s, rc);
+  if (rc) return rc == STEK_ENOSPACE ? stek__fail(s, rc, "no space at index %zu", i)
+                                     : stek__store_fail(s, rc);
   if (name) *name = s->name_buf; /* valid until the next call, as documented */
-  return ok(s, 0);
+  return stek__ok(s, 0);
 }
 
 int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]) {
   int64_t sp;
-  if (need_store(s) || !id) return STEK_EINVAL;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (stek__need_store(s) || !id) return STEK_EINVAL;
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   int rc = store_space_find(s->st, id, &sp);
-  if (rc == STEK_ENOSPACE) return fail(s, rc, "this store holds no such space");
-  if (rc) return store_fail(s, rc);
+  if (rc == STEK_ENOSPACE) return stek__fail(s, rc, "this store holds no such space");
+  if (rc) return stek__store_fail(s, rc);
   s->sp = sp;
   memcpy(s->space_id, id, STEK_ID_BYTES);
   s->has_space = 1;
-  return ok(s, 0);
+  return stek__ok(s, 0);
 }
 
-static int need_space(stek *s) {
-  if (need_store(s)) return STEK_EINVAL;
+int stek__need_space(stek *s) {
+  if (stek__need_store(s)) return STEK_EINVAL;
   if (!s->has_space)
-    return fail(s, STEK_ENOSPACE, "no current space: create or choose one");
+    return stek__fail(s, STEK_ENOSPACE, "no current space: create or choose one");
   return 0;
 }
 
 int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
                      uint8_t **out, size_t *len) {
   uint8_t key[CR_SPACE_KEY];
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!device || !out || !len) return STEK_EINVAL;
   *out = NULL;
   rc = store_space_key(s->st, s->sp, key);
-  if (rc) return store_fail(s, rc);
+  if (rc) return stek__store_fail(s, rc);
   mp_writer in, w;
   mp_writer_init(&in);
   mp_write_array(&in, 4);
@@ -277,8 +244,8 @@ int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
     *len = w.buf.size;
   }
   mp_writer_free(&w);
-  if (rc == STEK_EINVAL) return fail(s, rc, "not a valid device id");
-  return rc ? fail(s, rc, "%s", stek_strerror(rc)) : ok(s, 0);
+  if (rc == STEK_EINVAL) return stek__fail(s, rc, "not a valid device id");
+  return rc ? stek__fail(s, rc, "%s", stek_strerror(rc)) : stek__ok(s, 0);
 }
 
 /* Decode the opened share: [1, id, name, key]. */
@@ -308,24 +275,24 @@ int stek_space_accept(stek *s, const uint8_t *sealed, size_t len) {
   uint8_t pk[CR_SIGN_PK];
   char name[256];
   int64_t sp;
-  if (need_store(s) || !sealed) return STEK_EINVAL;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (stek__need_store(s) || !sealed) return STEK_EINVAL;
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   mp_reader_init(&r, sealed, len);
   if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver))
-    return fail(s, r.err, "space share: %s", stek_strerror(r.err));
+    return stek__fail(s, r.err, "space share: %s", stek_strerror(r.err));
   if (ver != SPACE_SHARE_FORMAT)
-    return fail(s, STEK_EVERSION, "space share: format %llu is not supported",
+    return stek__fail(s, STEK_EVERSION, "space share: format %llu is not supported",
                 (unsigned long long)ver);
   if (cnt != 2 || mp_read_bin(&r, &c, &clen, 0, 4096) || mp_read_end(&r) ||
       clen <= CR_SEAL_OVERHEAD)
-    return fail(s, r.err ? r.err : STEK_EMALFORMED, "space share is malformed");
+    return stek__fail(s, r.err ? r.err : STEK_EMALFORMED, "space share is malformed");
   uint8_t *plain = cr_secret_alloc(clen - CR_SEAL_OVERHEAD);
   if (!plain) return STEK_ENOMEM;
   store_device(s->st, pk, &sk);
   int rc = cr_open_as_device(plain, c, clen, pk, sk);
   if (rc) {
     cr_secret_free(plain);
-    return fail(s, STEK_EMALFORMED,
+    return stek__fail(s, STEK_EMALFORMED,
                 "space share does not open: damaged, or sealed to another device");
   }
   rc = read_share(plain, clen - CR_SEAL_OVERHEAD, &id, name, &key);
@@ -337,9 +304,9 @@ int stek_space_accept(stek *s, const uint8_t *sealed, size_t len) {
   uint8_t idc[STEK_ID_BYTES];
   if (rc >= 0) memcpy(idc, id, sizeof idc);
   cr_secret_free(plain);
-  if (rc < 0) return fail(s, rc, "space share: %s", stek_strerror(rc));
+  if (rc < 0) return stek__fail(s, rc, "space share: %s", stek_strerror(rc));
   int urc = stek_space_use(s, idc);
-  return urc ? urc : ok(s, rc);
+  return urc ? urc : stek__ok(s, rc);
 }
 
 /* ---- local transactions ---- */
@@ -365,25 +332,47 @@ static int cmp_touched(const void *a, const void *b) {
   return memcmp(a, b, sizeof(touched));
 }
 
+/* Sort the touched records and drop repeats. */
+static void touched_unique(stek *s) {
+  size_t n = 0;
+  qsort(s->touch, s->n_touch, sizeof *s->touch, cmp_touched);
+  for (size_t i = 0; i < s->n_touch; i++)
+    if (n == 0 || cmp_touched(&s->touch[n - 1], &s->touch[i]) != 0)
+      s->touch[n++] = s->touch[i];
+  s->n_touch = n;
+}
+
+/* Record types whose text is full-text indexed (stek_directory_search). */
+static int indexed_type(const char *type) { return strcmp(type, "directory") == 0; }
+
+/* Before a commit: bring derived indexes up to date for what changed. */
+static int refresh_indexes(stek *s, int64_t sp) {
+  if (s->touch_err) return stek__fail(s, STEK_ENOMEM, "out of memory");
+  touched_unique(s);
+  for (size_t i = 0; i < s->n_touch; i++) {
+    if (!indexed_type(s->touch[i].type)) continue;
+    int rc = store_fts_refresh(s->st, sp, s->touch[i].type, s->touch[i].rid);
+    if (rc) return stek__store_fail(s, rc);
+  }
+  return 0;
+}
+
 /* After a commit: one callback per record, in (type, id) order. */
 static void notify(stek *s, int origin) {
-  if (!s->cb || s->n_touch == 0) return;
-  qsort(s->touch, s->n_touch, sizeof *s->touch, cmp_touched);
-  for (size_t i = 0; i < s->n_touch; i++) {
-    if (i > 0 && cmp_touched(&s->touch[i - 1], &s->touch[i]) == 0) continue;
+  if (!s->cb) return;
+  for (size_t i = 0; i < s->n_touch; i++)
     s->cb(s->cb_ctx, s->touch[i].type, s->touch[i].rid, origin);
-  }
 }
 
 static int tx_open(stek *s, int explicit_tx) {
   uint64_t last;
   int rc = store_tx_begin(s->st);
-  if (rc) return store_fail(s, rc);
+  if (rc) return stek__store_fail(s, rc);
   rc = store_hlc_get(s->st, &last);
-  if (!rc) rc = hlc_tick(last, now_ms(s), &s->tx_hlc);
+  if (!rc) rc = hlc_tick(last, stek__now_ms(s), &s->tx_hlc);
   if (rc) {
     store_tx_rollback(s->st);
-    return rc == STEK_EFUTURE ? fail(s, rc, "clock exhausted") : store_fail(s, rc);
+    return rc == STEK_EFUTURE ? stek__fail(s, rc, "clock exhausted") : stek__store_fail(s, rc);
   }
   mp_writer_init(&s->ops);
   s->in_tx = 1;
@@ -394,18 +383,18 @@ static int tx_open(stek *s, int explicit_tx) {
 }
 
 int stek_begin(stek *s) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "transactions do not nest");
-  return ok(s, tx_open(s, 1));
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "transactions do not nest");
+  return stek__ok(s, tx_open(s, 1));
 }
 
 int stek_rollback(stek *s) {
-  if (need_store(s)) return STEK_EINVAL;
-  if (!s->in_tx) return fail(s, STEK_ESTATE, "no transaction is open");
+  if (stek__need_store(s)) return STEK_EINVAL;
+  if (!s->in_tx) return stek__fail(s, STEK_ESTATE, "no transaction is open");
   store_tx_rollback(s->st);
   tx_reset(s);
-  return ok(s, 0);
+  return stek__ok(s, 0);
 }
 
 static int tx_commit(stek *s) {
@@ -428,46 +417,51 @@ static int tx_commit(stek *s) {
       if (!rc) rc = store_hlc_set(s->st, s->tx_hlc);
     }
   }
-  if (!rc) rc = store_tx_commit(s->st);
-  if (rc) {
-    if (rc != STEK_ETOOBIG && rc != STEK_ENOMEM) store_fail(s, rc);
-    else fail(s, rc, "change: %s", stek_strerror(rc));
+  if (!rc && (rc = refresh_indexes(s, s->sp))) {
     store_tx_rollback(s->st);
     tx_reset(s);
     return rc;
   }
-  if (!s->touch_err) notify(s, STEK_ORIGIN_LOCAL);
+  if (!rc) rc = store_tx_commit(s->st);
+  if (rc) {
+    if (rc != STEK_ETOOBIG && rc != STEK_ENOMEM) stek__store_fail(s, rc);
+    else stek__fail(s, rc, "change: %s", stek_strerror(rc));
+    store_tx_rollback(s->st);
+    tx_reset(s);
+    return rc;
+  }
+  notify(s, STEK_ORIGIN_LOCAL);
   tx_reset(s);
-  return ok(s, 0);
+  return stek__ok(s, 0);
 }
 
 int stek_commit(stek *s) {
-  if (need_store(s)) return STEK_EINVAL;
+  if (stek__need_store(s)) return STEK_EINVAL;
   if (!s->in_tx || !s->explicit_tx)
-    return fail(s, STEK_ESTATE, "no transaction is open");
+    return stek__fail(s, STEK_ESTATE, "no transaction is open");
   return tx_commit(s);
 }
 
 /* The single write path: the op, already encoded into one, is decoded and
  * checked exactly as a peer's would be, merged, and kept for the change. */
 static int write_op(stek *s, mp_writer *one) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   op o;
   mp_reader r;
   if (rc) return rc;
-  if (one->err) return fail(s, one->err, "out of memory");
+  if (one->err) return stek__fail(s, one->err, "out of memory");
   if (s->in_tx && s->n_ops >= STEK_MAX_OPS)
-    return fail(s, STEK_ETOOBIG, "a change holds at most %d ops", STEK_MAX_OPS);
+    return stek__fail(s, STEK_ETOOBIG, "a change holds at most %d ops", STEK_MAX_OPS);
   if (s->in_tx && s->ops.buf.size + one->buf.size > STEK_MAX_CHANGE_BYTES - 256)
-    return fail(s, STEK_ETOOBIG, "a change holds at most %u bytes",
+    return stek__fail(s, STEK_ETOOBIG, "a change holds at most %u bytes",
                 STEK_MAX_CHANGE_BYTES);
   mp_reader_init(&r, (const uint8_t *)one->buf.data, one->buf.size);
   rc = op_decode(&r, &o);
   if (rc == STEK_ETOOBIG)
-    return fail(s, rc, "a value exceeds its limit (strings %d bytes, lists %d items)",
+    return stek__fail(s, rc, "a value exceeds its limit (strings %d bytes, lists %d items)",
                 STEK_MAX_STRING_BYTES, STEK_MAX_LIST_ITEMS);
   if (rc)
-    return fail(s, STEK_EINVAL,
+    return stek__fail(s, STEK_EINVAL,
                 "invalid type or field name, or a string that is not UTF-8");
   int auto_tx = !s->in_tx;
   if (auto_tx && (rc = tx_open(s, 0))) return rc;
@@ -476,7 +470,7 @@ static int write_op(stek *s, mp_writer *one) {
   version v = {s->tx_hlc, pk, s->n_ops};
   rc = store_apply(s->st, s->sp, &o, &v);
   if (rc) {
-    store_fail(s, rc);
+    stek__store_fail(s, rc);
     if (auto_tx) {
       store_tx_rollback(s->st);
       tx_reset(s);
@@ -486,7 +480,7 @@ static int write_op(stek *s, mp_writer *one) {
   mp_write_raw(&s->ops, one->buf.data, one->buf.size);
   s->n_ops++;
   touch(s, o.type, o.type_len, o.rid);
-  return auto_tx ? tx_commit(s) : ok(s, 0);
+  return auto_tx ? tx_commit(s) : stek__ok(s, 0);
 }
 
 static int check_value(const stek_value *v) {
@@ -506,11 +500,11 @@ static int too_long(const char *s, size_t max) { return strnlen(s, max + 1) > ma
 
 static int check_args(stek *s, const char *type, const uint8_t *id,
                       const char *field) {
-  if (need_store(s)) return STEK_EINVAL;
+  if (stek__need_store(s)) return STEK_EINVAL;
   if (!type || !id || (field == NULL && type == NULL))
-    return fail(s, STEK_EINVAL, "type and id are required");
+    return stek__fail(s, STEK_EINVAL, "type and id are required");
   if (too_long(type, STEK_MAX_NAME_BYTES) || (field && too_long(field, STEK_MAX_NAME_BYTES)))
-    return fail(s, STEK_EINVAL, "names are at most %d bytes", STEK_MAX_NAME_BYTES);
+    return stek__fail(s, STEK_EINVAL, "names are at most %d bytes", STEK_MAX_NAME_BYTES);
   return 0;
 }
 
@@ -525,16 +519,16 @@ int stek_put(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
   mp_writer w;
   int rc = check_args(s, type, id, field ? field : "");
   if (rc) return rc;
-  if (!field) return fail(s, STEK_EINVAL, "a field name is required");
+  if (!field) return stek__fail(s, STEK_EINVAL, "a field name is required");
   if ((rc = check_value(value)))
-    return fail(s, rc, "invalid value (kind, NULL string, or over %d list items)",
+    return stek__fail(s, rc, "invalid value (kind, NULL string, or over %d list items)",
                 STEK_MAX_LIST_ITEMS);
   if (value && value->kind == STEK_VALUE_STR &&
       too_long(value->str, STEK_MAX_STRING_BYTES))
-    return fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+    return stek__fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
   for (size_t i = 0; value && value->kind == STEK_VALUE_LIST && i < value->list_len; i++)
     if (too_long(value->list[i], STEK_MAX_STRING_BYTES))
-      return fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+      return stek__fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
   mp_writer_init(&w);
   op_encode_put(&w, type, id, field, value);
   return finish_write(s, &w);
@@ -562,9 +556,9 @@ static int set_op(stek *s, int kind, const char *type, const uint8_t *id,
   mp_writer w;
   int rc = check_args(s, type, id, field ? field : "");
   if (rc) return rc;
-  if (!field || !elem) return fail(s, STEK_EINVAL, "field and element are required");
+  if (!field || !elem) return stek__fail(s, STEK_EINVAL, "field and element are required");
   if (too_long(elem, STEK_MAX_STRING_BYTES))
-    return fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+    return stek__fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
   mp_writer_init(&w);
   op_encode_set(&w, kind, type, id, field, elem);
   return finish_write(s, &w);
@@ -584,14 +578,14 @@ int stek_set_remove(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
 
 static int ingest_fail(stek *s, int rc) {
   switch (rc) {
-    case STEK_ETOOBIG: return fail(s, rc, "change rejected: a size or count exceeds its limit");
-    case STEK_ETRUNCATED: return fail(s, rc, "change rejected: truncated");
-    case STEK_EMALFORMED: return fail(s, rc, "change rejected: malformed or not canonical");
-    case STEK_EVERSION: return fail(s, rc, "change rejected: unsupported format version");
-    case STEK_ENOSPACE: return fail(s, rc, "change rejected: its space is not held here");
-    case STEK_EFUTURE: return fail(s, rc, "change rejected: dated too far in the future");
-    case STEK_ESIGNATURE: return fail(s, rc, "change rejected: signature does not verify");
-    default: return store_fail(s, rc);
+    case STEK_ETOOBIG: return stek__fail(s, rc, "change rejected: a size or count exceeds its limit");
+    case STEK_ETRUNCATED: return stek__fail(s, rc, "change rejected: truncated");
+    case STEK_EMALFORMED: return stek__fail(s, rc, "change rejected: malformed or not canonical");
+    case STEK_EVERSION: return stek__fail(s, rc, "change rejected: unsupported format version");
+    case STEK_ENOSPACE: return stek__fail(s, rc, "change rejected: its space is not held here");
+    case STEK_EFUTURE: return stek__fail(s, rc, "change rejected: dated too far in the future");
+    case STEK_ESIGNATURE: return stek__fail(s, rc, "change rejected: signature does not verify");
+    default: return stek__store_fail(s, rc);
   }
 }
 
@@ -601,22 +595,22 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   change c;
   int64_t sp;
   uint64_t last;
-  if (need_store(s) || (!buf && len)) return STEK_EINVAL;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "cannot ingest inside a transaction");
+  if (stek__need_store(s) || (!buf && len)) return STEK_EINVAL;
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "cannot ingest inside a transaction");
   if (wire_format(buf, len) == SIGNAL_FORMAT) return ingest_signal(s, buf, len);
   int rc = change_decode(buf, len, &c);
   if (!rc) rc = store_space_find(s->st, c.space, &sp);
   if (!rc) rc = store_change_has(s->st, sp, c.id);
-  if (rc == STEK_DUPLICATE) return ok(s, rc);
-  if (!rc) rc = hlc_check(c.hlc, now_ms(s), s->cfg.max_clock_skew_ms);
+  if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
+  if (!rc) rc = hlc_check(c.hlc, stek__now_ms(s), s->cfg.max_clock_skew_ms);
   if (!rc) rc = change_verify(&c);
   if (rc) return ingest_fail(s, rc);
 
-  if ((rc = store_tx_begin(s->st))) return store_fail(s, rc);
+  if ((rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
   rc = store_change_has(s->st, sp, c.id); /* another handle may have won */
   if (rc == STEK_DUPLICATE) {
     store_tx_rollback(s->st);
-    return ok(s, rc);
+    return stek__ok(s, rc);
   }
   s->n_touch = 0;
   s->touch_err = 0;
@@ -632,40 +626,41 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   }
   if (!rc) rc = store_hlc_get(s->st, &last);
   if (!rc) rc = store_hlc_set(s->st, hlc_merge(last, c.hlc));
-  if (!rc) rc = store_tx_commit(s->st);
+  if (rc) stek__store_fail(s, rc);
+  else rc = refresh_indexes(s, sp);
+  if (!rc && (rc = store_tx_commit(s->st))) stek__store_fail(s, rc);
   if (rc) {
-    store_fail(s, rc);
     store_tx_rollback(s->st);
     s->n_touch = 0;
     return rc;
   }
-  if (!s->touch_err) notify(s, STEK_ORIGIN_REMOTE);
+  notify(s, STEK_ORIGIN_REMOTE);
   s->n_touch = 0;
-  return ok(s, STEK_OK);
+  return stek__ok(s, STEK_OK);
 }
 
 int stek_changes(stek *s, stek_bytes_cb cb, void *ctx) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!cb) return STEK_EINVAL;
   rc = store_change_each(s->st, s->sp, cb, ctx);
-  return rc < 0 ? store_fail(s, rc) : ok(s, rc);
+  return rc < 0 ? stek__store_fail(s, rc) : stek__ok(s, rc);
 }
 
 int stek_change_count(stek *s, uint64_t *count) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!count) return STEK_EINVAL;
   rc = store_change_count(s->st, s->sp, count);
-  return rc ? store_fail(s, rc) : ok(s, 0);
+  return rc ? stek__store_fail(s, rc) : stek__ok(s, 0);
 }
 
 int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!hash) return STEK_EINVAL;
   rc = store_state_hash(s->st, s->sp, hash);
-  return rc ? store_fail(s, rc) : ok(s, 0);
+  return rc ? stek__store_fail(s, rc) : stek__ok(s, 0);
 }
 
 void stek_set_change_callback(stek *s, stek_change_cb cb, void *ctx) {
@@ -748,7 +743,7 @@ void stek_record_free(stek_record *rec) {
   free(rec);
 }
 
-static int record_load(stek *s, const char *type, const uint8_t *id,
+int stek__record_load(stek *s, const char *type, const uint8_t *id,
                        stek_record **out) {
   stek_record *rec = calloc(1, sizeof *rec);
   if (!rec) return STEK_ENOMEM;
@@ -768,17 +763,17 @@ static int record_load(stek *s, const char *type, const uint8_t *id,
 
 int stek_get(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
              stek_record **out) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!out) return STEK_EINVAL;
   *out = NULL;
   if ((rc = check_args(s, type, id, NULL))) return rc;
   if (!name_type_valid(type, strlen(type)))
-    return fail(s, STEK_EINVAL, "invalid record type");
-  rc = record_load(s, type, id, out);
-  if (rc == STEK_ENOTFOUND) return fail(s, rc, "no such record");
-  if (rc == STEK_ECORRUPT) return fail(s, rc, "a stored field is damaged");
-  return rc ? store_fail(s, rc) : ok(s, 0);
+    return stek__fail(s, STEK_EINVAL, "invalid record type");
+  rc = stek__record_load(s, type, id, out);
+  if (rc == STEK_ENOTFOUND) return stek__fail(s, rc, "no such record");
+  if (rc == STEK_ECORRUPT) return stek__fail(s, rc, "a stored field is damaged");
+  return rc ? stek__store_fail(s, rc) : stek__ok(s, 0);
 }
 
 const char *stek_record_type(const stek_record *r) { return r->r.type; }
@@ -811,7 +806,7 @@ struct list_ctx {
 static int list_one(void *p, const char *type, const uint8_t *rid) {
   struct list_ctx *l = p;
   stek_record *rec;
-  int rc = record_load(l->s, type, rid, &rec);
+  int rc = stek__record_load(l->s, type, rid, &rec);
   if (rc == STEK_ENOTFOUND) return 0;
   if (rc) {
     l->err = rc;
@@ -823,16 +818,16 @@ static int list_one(void *p, const char *type, const uint8_t *rid) {
 }
 
 int stek_list(stek *s, const char *type, stek_record_cb cb, void *ctx) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!cb) return STEK_EINVAL;
   if (type && !name_type_valid(type, strlen(type)))
-    return fail(s, STEK_EINVAL, "invalid record type");
+    return stek__fail(s, STEK_EINVAL, "invalid record type");
   struct list_ctx l = {s, cb, ctx, 0};
   rc = store_record_each(s->st, s->sp, type, list_one, &l);
-  if (l.err) return l.err == STEK_ECORRUPT ? fail(s, l.err, "a stored field is damaged")
-                                           : store_fail(s, l.err);
-  return rc < 0 ? store_fail(s, rc) : ok(s, rc);
+  if (l.err) return l.err == STEK_ECORRUPT ? stek__fail(s, l.err, "a stored field is damaged")
+                                           : stek__store_fail(s, l.err);
+  return rc < 0 ? stek__store_fail(s, rc) : stek__ok(s, rc);
 }
 
 /* ---- JSON form of a record ---- */
@@ -946,7 +941,7 @@ static void receipt_hash(uint8_t out[32], const char code[13],
 
 /* The ISO week of today's date.  The date is taken in UTC. */
 static void this_week(stek *s, char week[9]) {
-  int64_t days = now_ms(s) / 86400000;
+  int64_t days = stek__now_ms(s) / 86400000;
   time_t t = (time_t)(days * 86400);
   struct tm tm;
   gmtime_r(&t, &tm);
@@ -962,7 +957,7 @@ static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
   int rc = signal_decode(buf, len, &m);
   if (!rc) rc = store_space_find(s->st, m.space, &sp);
   if (!rc) rc = store_change_has(s->st, sp, m.id);
-  if (rc == STEK_DUPLICATE) return ok(s, rc);
+  if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
   this_week(s, now_week);
   if (!rc && (iso_week_start_ms(m.week, &week_ms) ||
               iso_week_start_ms(now_week, &now_week_ms)))
@@ -981,24 +976,24 @@ static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
   cr_wipe(key, sizeof key);
   if (rc) return ingest_fail(s, rc);
 
-  if ((rc = store_tx_begin(s->st))) return store_fail(s, rc);
+  if ((rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
   memcpy(c.id, m.id, sizeof c.id);
   c.hlc = hlc_make((uint64_t)week_ms, 0);
   rc = store_change_has(s->st, sp, m.id);
   if (rc == STEK_DUPLICATE) {
     store_tx_rollback(s->st);
-    return ok(s, rc);
+    return stek__ok(s, rc);
   }
   if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
   if (!rc) rc = m.kind == SIGNAL_RECORD ? store_signal_add(s->st, sp, &m)
                                         : store_signal_withdraw(s->st, sp, m.target, rh);
   if (!rc) rc = store_tx_commit(s->st);
   if (rc) {
-    store_fail(s, rc);
+    stek__store_fail(s, rc);
     store_tx_rollback(s->st);
     return rc;
   }
-  return ok(s, STEK_OK);
+  return stek__ok(s, STEK_OK);
 }
 
 /* Encode a signal message of this space and ingest it like a peer's. */
@@ -1009,7 +1004,7 @@ static int signal_write(stek *s, int kind, const void *a, const char *b,
   char week[9];
   this_week(s, week);
   int rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
-  if (rc) return fail(s, rc, "out of memory");
+  if (rc) return stek__fail(s, rc, "out of memory");
   rc = ingest_signal(s, (const uint8_t *)w.buf.data, w.buf.size);
   mp_writer_free(&w);
   return rc;
@@ -1019,50 +1014,50 @@ int stek_signal_record(stek *s, const char *theme, const char *site,
                        const char *text, char receipt[STEK_RECEIPT_BYTES]) {
   uint8_t key[CR_SPACE_KEY], rh[32];
   char code[13];
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!theme || !site || !text || !receipt) return STEK_EINVAL;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   if (!signal_theme_valid(theme, strlen(theme)))
-    return fail(s, STEK_EINVAL, "unknown theme (see stek.h for the vocabulary)");
+    return stek__fail(s, STEK_EINVAL, "unknown theme (see stek.h for the vocabulary)");
   size_t sl = strnlen(site, SIGNAL_MAX_SITE + 1), tl = strnlen(text, SIGNAL_MAX_TEXT + 1);
   if (sl == 0 || sl > SIGNAL_MAX_SITE || tl > SIGNAL_MAX_TEXT)
-    return fail(s, STEK_ETOOBIG, "site must be 1..%d bytes, text at most %d",
+    return stek__fail(s, STEK_ETOOBIG, "site must be 1..%d bytes, text at most %d",
                 SIGNAL_MAX_SITE, SIGNAL_MAX_TEXT);
   if (!mp_utf8_valid(site, sl) || !mp_utf8_valid(text, tl))
-    return fail(s, STEK_EINVAL, "site and text must be UTF-8");
+    return stek__fail(s, STEK_EINVAL, "site and text must be UTF-8");
   for (int i = 0; i < 12; i++) code[i] = receipt_digits[cr_uniform(32)];
   code[12] = 0;
-  if ((rc = store_space_key(s->st, s->sp, key))) return store_fail(s, rc);
+  if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
   receipt_hash(rh, code, key);
   rc = signal_write(s, SIGNAL_RECORD, theme, site, text, rh, key);
   cr_wipe(key, sizeof key);
   if (rc) return rc;
   snprintf(receipt, STEK_RECEIPT_BYTES, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
   cr_wipe(code, sizeof code);
-  return ok(s, 0);
+  return stek__ok(s, 0);
 }
 
 int stek_signal_withdraw(stek *s, const char *receipt) {
   uint8_t key[CR_SPACE_KEY], rh[32], sid[16];
   char code[13];
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!receipt) return STEK_EINVAL;
-  if (s->in_tx) return fail(s, STEK_ESTATE, "a transaction is open");
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   if (strnlen(receipt, 64) >= 64 || receipt_normalise(receipt, code))
-    return fail(s, STEK_EINVAL, "a receipt code is 12 letters and digits");
-  if ((rc = store_space_key(s->st, s->sp, key))) return store_fail(s, rc);
+    return stek__fail(s, STEK_EINVAL, "a receipt code is 12 letters and digits");
+  if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
   receipt_hash(rh, code, key);
   rc = store_signal_by_receipt(s->st, s->sp, rh, sid);
   if (rc == STEK_ENOTFOUND) {
     cr_wipe(key, sizeof key);
-    return fail(s, rc, "no signal with that receipt code");
+    return stek__fail(s, rc, "no signal with that receipt code");
   }
   if (!rc) rc = signal_write(s, SIGNAL_WITHDRAW, sid, code, NULL, NULL, key);
-  else store_fail(s, rc);
+  else stek__store_fail(s, rc);
   cr_wipe(key, sizeof key);
-  return rc ? rc : ok(s, 0);
+  return rc ? rc : stek__ok(s, 0);
 }
 
 struct signal_ctx {
@@ -1083,12 +1078,12 @@ static int signal_one(void *p, const uint8_t *sid, const char *week,
 }
 
 int stek_signal_list(stek *s, stek_signal_cb cb, void *ctx) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!cb) return STEK_EINVAL;
   struct signal_ctx c = {cb, ctx};
   rc = store_signal_each(s->st, s->sp, signal_one, &c);
-  return rc < 0 ? store_fail(s, rc) : ok(s, rc);
+  return rc < 0 ? stek__store_fail(s, rc) : stek__ok(s, rc);
 }
 
 static int report_one(void *p, const uint8_t *sid, const char *week,
@@ -1099,18 +1094,18 @@ static int report_one(void *p, const uint8_t *sid, const char *week,
 }
 
 int stek_signal_report(stek *s, int k, int format, char **out) {
-  int rc = need_space(s);
+  int rc = stek__need_space(s);
   if (rc) return rc;
   if (!out) return STEK_EINVAL;
   *out = NULL;
-  if (k < 1) return fail(s, STEK_EINVAL, "k must be at least 1");
+  if (k < 1) return stek__fail(s, STEK_EINVAL, "k must be at least 1");
   report *r = report_new();
   if (!r) return STEK_ENOMEM;
   rc = store_signal_each(s->st, s->sp, report_one, r);
-  if (rc > 0) rc = fail(s, STEK_ECORRUPT, "a stored signal is damaged");
-  else if (rc < 0) store_fail(s, rc);
+  if (rc > 0) rc = stek__fail(s, STEK_ECORRUPT, "a stored signal is damaged");
+  else if (rc < 0) stek__store_fail(s, rc);
   if (!rc) rc = report_render(r, k, format, out);
   report_free(r);
-  if (rc == STEK_EINVAL) return fail(s, rc, "unknown report format");
-  return rc ? rc : ok(s, 0);
+  if (rc == STEK_EINVAL) return stek__fail(s, rc, "unknown report format");
+  return rc ? rc : stek__ok(s, 0);
 }

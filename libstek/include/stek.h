@@ -285,6 +285,27 @@ STEK_API int stek_change_count(stek *s, uint64_t *count);
  * hashes, whatever order the changes arrived in. */
 STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
 
+/* ---- Directory: the social map ----------------------------------------- */
+
+/*
+ * Directory entries are records of type "directory" with fields such as
+ * org, service, category (income, housing, health, debt, digital, energy,
+ * work, legal, family, mobility, food, education), tags (free, a set),
+ * summary.nl / summary.fr / ... (plain-language text per language),
+ * refer_how, bring, hours, phone, languages (a list).  Their text is
+ * indexed for full-text search as it changes, here or on any device.
+ */
+
+/* Search directory entries: every word of query must match the start of a
+ * word of the entry (prefix search; case and diacritics do not matter:
+ * "energie" finds "Énergie").  Best match (bm25; org and service weigh
+ * most) first.  lang (may be NULL) keeps entries whose "languages" list it
+ * or that have a summary.<lang>; category (may be NULL) keeps entries of
+ * that category or tag.  STEK_EINVAL if the query has no words. */
+STEK_API int stek_directory_search(stek *s, const char *query, const char *lang,
+                                   const char *category, stek_record_cb cb,
+                                   void *ctx);
+
 /* ---- Anonymous signals -------------------------------------------------- */
 
 /*

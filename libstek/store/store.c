@@ -45,7 +45,14 @@ static const char *const schema_sql =
     "CREATE INDEX IF NOT EXISTS signals_by_receipt ON signals(sp, receipt);"
     "CREATE TABLE IF NOT EXISTS withdrawals(sp INTEGER NOT NULL,"
     " target BLOB NOT NULL, receipt BLOB NOT NULL,"
-    " PRIMARY KEY(sp, target, receipt)) WITHOUT ROWID;";
+    " PRIMARY KEY(sp, target, receipt)) WITHOUT ROWID;"
+    /* Full-text index of directory entries: a derived view of the live
+     * records, rebuilt per record whenever a change touches it.  fts_docs
+     * gives each indexed record a stable rowid. */
+    "CREATE TABLE IF NOT EXISTS fts_docs(doc INTEGER PRIMARY KEY, sp INTEGER"
+    " NOT NULL, type TEXT NOT NULL, rid BLOB NOT NULL, UNIQUE(sp, type, rid));"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(org, service, category,"
+    " summary, other, tokenize='unicode61 remove_diacritics 2');";
 
 enum {
   Q_HLC_GET, Q_HLC_SET, Q_SPACE_FIND, Q_SPACE_KEY, Q_CHANGE_HAS, Q_CHANGE_ADD,
@@ -810,6 +817,131 @@ int store_signal_each(store *st, int64_t sp, store_signal_cb cb, void *ctx) {
               (const char *)sqlite3_column_text(s, 4));
   }
   int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
+}
+
+/* ---- full-text index ---- */
+
+/* Which column a field's text goes to: org, service, category, summary.*
+ * each have theirs (weighted in search), every other string field goes to
+ * "other". */
+enum { FTS_ORG, FTS_SERVICE, FTS_CATEGORY, FTS_SUMMARY, FTS_OTHER, FTS_COLS };
+
+static int fts_column(const char *name) {
+  if (!strcmp(name, "org")) return FTS_ORG;
+  if (!strcmp(name, "service")) return FTS_SERVICE;
+  if (!strcmp(name, "category") || !strcmp(name, "tags")) return FTS_CATEGORY;
+  if (!strncmp(name, "summary.", 8)) return FTS_SUMMARY;
+  return FTS_OTHER;
+}
+
+static void text_append(char **dst, size_t *len, const char *s, size_t n, int *err) {
+  char *p = realloc(*dst, *len + n + 2);
+  if (!p) {
+    *err = 1;
+    return;
+  }
+  *dst = p;
+  if (*len) p[(*len)++] = ' ';
+  memcpy(p + *len, s, n);
+  *len += n;
+  p[*len] = 0;
+}
+
+/* The text of a loaded record's fields, per FTS column. */
+static int fts_texts(const store_record *r, char *col[FTS_COLS], size_t len[FTS_COLS]) {
+  int err = 0;
+  for (size_t i = 0; i < r->n_fields && !err; i++) {
+    const store_field *f = &r->fields[i];
+    int c = fts_column(f->name);
+    if (f->is_set) {
+      for (size_t k = 0; k < f->n_elems; k++)
+        text_append(&col[c], &len[c], f->elems[k], strlen(f->elems[k]), &err);
+      continue;
+    }
+    mp_reader rd;
+    const char *p;
+    uint32_t n, sl;
+    mp_reader_init(&rd, f->value, f->value_len);
+    if (mp_peek(&rd) == 's' && !mp_read_str(&rd, &p, &sl, STEK_MAX_STRING_BYTES)) {
+      text_append(&col[c], &len[c], p, sl, &err);
+    } else if (mp_peek(&rd) == 'a' && !mp_read_array(&rd, &n, STEK_MAX_LIST_ITEMS)) {
+      for (uint32_t k = 0; k < n && !mp_read_str(&rd, &p, &sl, STEK_MAX_STRING_BYTES); k++)
+        text_append(&col[c], &len[c], p, sl, &err);
+    }
+  }
+  return err ? STEK_ENOMEM : 0;
+}
+
+static int run(store *st, const char *sql, int64_t a, const char *type,
+               const uint8_t *rid, int64_t *out) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, a);
+  if (type) sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+  if (rid) sqlite3_bind_blob(s, 3, rid, 16, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (out) *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+}
+
+int store_fts_refresh(store *st, int64_t sp, const char *type, const uint8_t rid[16]) {
+  int64_t doc;
+  store_record r;
+  int rc = run(st, "SELECT doc FROM fts_docs WHERE sp=?1 AND type=?2 AND rid=?3",
+               sp, type, rid, &doc);
+  if (!rc && doc >= 0) {
+    rc = run(st, "DELETE FROM fts WHERE rowid=?1", doc, NULL, NULL, NULL);
+    if (!rc) rc = run(st, "DELETE FROM fts_docs WHERE doc=?1", doc, NULL, NULL, NULL);
+  }
+  if (rc) return rc;
+  rc = store_record_load(st, sp, type, rid, &r);
+  if (rc == STEK_ENOTFOUND) return 0; /* deleted or empty: not indexed */
+  if (rc) return rc;
+  char *col[FTS_COLS] = {0};
+  size_t len[FTS_COLS] = {0};
+  rc = fts_texts(&r, col, len);
+  store_record_clear(&r);
+  if (!rc) rc = run(st, "INSERT INTO fts_docs(sp, type, rid) VALUES(?1,?2,?3)"
+                    " RETURNING doc", sp, type, rid, &doc);
+  sqlite3_stmt *s = NULL;
+  if (!rc && sqlite3_prepare_v2(st->db, "INSERT INTO fts(rowid, org, service,"
+                                " category, summary, other) VALUES(?1,?2,?3,?4,?5,?6)",
+                                -1, &s, NULL) != SQLITE_OK)
+    rc = db_fail(st, "store");
+  if (!rc) {
+    sqlite3_bind_int64(s, 1, doc);
+    for (int c = 0; c < FTS_COLS; c++)
+      sqlite3_bind_text(s, 2 + c, col[c] ? col[c] : "", -1, SQLITE_STATIC);
+    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  for (int c = 0; c < FTS_COLS; c++) free(col[c]);
+  return rc;
+}
+
+int store_fts_search(store *st, int64_t sp, const char *type, const char *match,
+                     store_record_cb cb, void *ctx) {
+  /* bm25 weights: org, service, category, summary, other. */
+  static const char *const sql =
+      "SELECT d.type, d.rid FROM fts JOIN fts_docs d ON d.doc = fts.rowid"
+      " WHERE fts MATCH ?1 AND d.sp = ?2 AND d.type = ?3"
+      " ORDER BY bm25(fts, 5.0, 4.0, 3.0, 2.0, 1.0), d.rid";
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, sp);
+  sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(s, 1) != 16) continue;
+    stop = cb(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_blob(s, 1));
+  }
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "search");
   sqlite3_finalize(s);
   return out;
 }

@@ -110,4 +110,11 @@ typedef int (*store_signal_cb)(void *ctx, const uint8_t *sid, const char *week,
                                const char *text);
 int store_signal_each(store *st, int64_t sp, store_signal_cb cb, void *ctx);
 
+/* Full-text index (FTS5, diacritics folded): re-index one record as it is
+ * now (removing it if deleted), inside the caller's transaction. */
+int store_fts_refresh(store *st, int64_t sp, const char *type, const uint8_t rid[16]);
+/* Records of type matching an FTS5 query, best (bm25) first. */
+int store_fts_search(store *st, int64_t sp, const char *type, const char *match,
+                     store_record_cb cb, void *ctx);
+
 #endif

@@ -1,0 +1,169 @@
+/* The social map: full-text search with diacritics folded, prefixes, bm25
+ * ranking, filters, and an index that follows merges from other devices. */
+#include "test.h"
+
+static test_dir dir;
+static stek *a, *b;
+
+static stek *open_at(const char *name) {
+  char path[600];
+  stek *s;
+  test_dir_file(&dir, name, path, sizeof path);
+  if (stek_open(&s, path, NULL) != STEK_OK) exit(2);
+  return s;
+}
+
+static void setup(void) {
+  uint8_t space[16], dev[32], *share;
+  size_t len;
+  test_dir_make(&dir);
+  a = open_at("a.db");
+  b = open_at("b.db");
+  stek_device_id(b, dev);
+  if (stek_space_create(a, "map", space) || stek_space_share(a, dev, &share, &len) ||
+      stek_space_accept(b, share, len))
+    exit(2);
+  stek_free(share);
+}
+
+static void teardown(void) {
+  stek_close(a);
+  stek_close(b);
+  test_dir_remove(&dir);
+}
+
+static int put_entry(stek *s, uint8_t id[16], const char *org, const char *service,
+                     const char *category, const char *summary_nl,
+                     const char *const *langs, size_t n_langs) {
+  stek_value v = {.kind = STEK_VALUE_STR};
+  stek_value l = {.kind = STEK_VALUE_LIST, .list = langs, .list_len = n_langs};
+  int rc = stek_begin(s);
+  stek_id_new(id);
+  v.str = org;
+  if (!rc) rc = stek_put(s, "directory", id, "org", &v);
+  v.str = service;
+  if (!rc) rc = stek_put(s, "directory", id, "service", &v);
+  v.str = category;
+  if (!rc) rc = stek_put(s, "directory", id, "category", &v);
+  v.str = summary_nl;
+  if (!rc) rc = stek_put(s, "directory", id, "summary.nl", &v);
+  if (!rc) rc = stek_put(s, "directory", id, "languages", &l);
+  if (!rc) rc = stek_commit(s);
+  return rc;
+}
+
+struct hits {
+  int n;
+  uint8_t ids[8][16];
+};
+
+static int hit_cb(void *ctx, const stek_record *r) {
+  struct hits *h = ctx;
+  if (h->n < 8) memcpy(h->ids[h->n], stek_record_id(r), 16);
+  h->n++;
+  return 0;
+}
+
+static int search(stek *s, const char *q, const char *lang, const char *cat,
+                  struct hits *h) {
+  memset(h, 0, sizeof *h);
+  return stek_directory_search(s, q, lang, cat, hit_cb, h);
+}
+
+static const char *const nl[] = {"nl"}, *const nlfr[] = {"nl", "fr"};
+
+static void test_search_folds_diacritics_and_case(void) {
+  uint8_t id[16];
+  struct hits h;
+  CHECK_OK(put_entry(a, id, "Fluvius", "Énergiepremie aanvragen", "energy",
+                     "Hulp bij de premie", nl, 1));
+  CHECK_OK(search(a, "energiepremie", NULL, NULL, &h));
+  CHECK(h.n == 1 && memcmp(h.ids[0], id, 16) == 0);
+  CHECK_OK(search(a, "ÉNERGIEPREMIE", NULL, NULL, &h));
+  CHECK(h.n == 1);
+}
+
+static void test_search_matches_word_prefixes(void) {
+  uint8_t id[16];
+  struct hits h;
+  CHECK_OK(put_entry(a, id, "CAW", "Schuldbemiddeling", "debt",
+                     "Budgetbegeleiding en schuldhulp", nl, 1));
+  CHECK_OK(search(a, "schuld", NULL, NULL, &h));
+  CHECK(h.n == 1);
+  CHECK_OK(search(a, "budget schuld", NULL, NULL, &h)); /* every word */
+  CHECK(h.n == 1);
+  CHECK_OK(search(a, "budget huur", NULL, NULL, &h));
+  CHECK(h.n == 0);
+}
+
+static void test_search_ranks_org_and_service_above_summary(void) {
+  uint8_t weak[16], strong[16];
+  struct hits h;
+  CHECK_OK(put_entry(a, weak, "OCMW", "Leefloon", "income",
+                     "Ook vragen over huur en huurwaarborg", nl, 1));
+  CHECK_OK(put_entry(a, strong, "Huurdersbond", "Huurwaarborg", "housing",
+                     "Advies voor huurders", nl, 1));
+  CHECK_OK(search(a, "huurwaarborg", NULL, NULL, &h));
+  CHECK(h.n == 2);
+  CHECK(memcmp(h.ids[0], strong, 16) == 0);
+}
+
+static void test_search_filters_by_category_and_language(void) {
+  uint8_t x[16], y[16];
+  struct hits h;
+  CHECK_OK(put_entry(a, x, "Ligo", "Taalles", "education", "Nederlands leren", nl, 1));
+  CHECK_OK(put_entry(a, y, "VDAB", "Taalcoaching", "work", "Nederlands op het werk", nlfr, 2));
+  CHECK_OK(search(a, "nederlands", NULL, NULL, &h));
+  CHECK(h.n == 2);
+  CHECK_OK(search(a, "nederlands", NULL, "work", &h));
+  CHECK(h.n == 1 && memcmp(h.ids[0], y, 16) == 0);
+  CHECK_OK(search(a, "nederlands", "fr", NULL, &h));
+  CHECK(h.n == 1 && memcmp(h.ids[0], y, 16) == 0);
+}
+
+static int copy_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  return stek_ingest(ctx, bytes, len) < 0;
+}
+
+static void test_index_follows_merges_from_other_devices(void) {
+  uint8_t id[16];
+  struct hits h;
+  stek_value v = {.kind = STEK_VALUE_STR, .str = "Woonbegeleiding"};
+  CHECK_OK(put_entry(a, id, "Sociaal Verhuurkantoor", "Huurhulp", "housing",
+                     "Een betaalbare woning zoeken", nl, 1));
+  CHECK_OK(stek_changes(a, copy_cb, b));
+  CHECK_OK(search(b, "betaalbare", NULL, NULL, &h));
+  CHECK(h.n == 1);
+  CHECK_OK(stek_put(b, "directory", id, "service", &v)); /* b edits */
+  CHECK_OK(stek_changes(b, copy_cb, a));
+  CHECK_OK(search(a, "woonbegeleiding", NULL, NULL, &h));
+  CHECK(h.n == 1);
+  CHECK_OK(search(a, "huurhulp", NULL, NULL, &h)); /* the old text is gone */
+  CHECK(h.n == 0);
+  CHECK_OK(stek_delete(a, "directory", id));
+  CHECK_OK(stek_changes(a, copy_cb, b));
+  CHECK_OK(search(b, "betaalbare", NULL, NULL, &h));
+  CHECK(h.n == 0);
+}
+
+static void test_query_syntax_cannot_be_injected(void) {
+  uint8_t id[16];
+  struct hits h;
+  CHECK_OK(put_entry(a, id, "JAC", "Jongerenadvies", "family", "Anoniem advies", nl, 1));
+  CHECK_OK(search(a, "NEAR(\" OR * AND jong", NULL, NULL, &h));
+  CHECK_OK(search(a, "advies\"*", NULL, NULL, &h));
+  CHECK(h.n == 1);
+  CHECK_RC(search(a, " \"* ", NULL, NULL, &h), STEK_EINVAL);
+}
+
+#define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
+
+int main(void) {
+  T(test_search_folds_diacritics_and_case);
+  T(test_search_matches_word_prefixes);
+  T(test_search_ranks_org_and_service_above_summary);
+  T(test_search_filters_by_category_and_language);
+  T(test_index_follows_merges_from_other_devices);
+  T(test_query_syntax_cannot_be_injected);
+  return test_report();
+}
