@@ -335,6 +335,7 @@ static int cmp_touched(const void *a, const void *b) {
 /* Sort the touched records and drop repeats. */
 static void touched_unique(stek *s) {
   size_t n = 0;
+  if (s->n_touch == 0) return; /* touch may be NULL: qsort(NULL, 0) is UB */
   qsort(s->touch, s->n_touch, sizeof *s->touch, cmp_touched);
   for (size_t i = 0; i < s->n_touch; i++)
     if (n == 0 || cmp_touched(&s->touch[n - 1], &s->touch[i]) != 0)
