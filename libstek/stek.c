@@ -103,11 +103,7 @@ void stek_config_init(stek_config *cfg) {
 static int use_space_at(stek *s, size_t i) {
   uint8_t id[STEK_ID_BYTES];
   int rc = store_space_at(s->st, i, id, s->space_name, sizeof s->space_name);
-  if (!rc) rc = store_space_find(s->st, id, &s->sp);
-  if (rc) return stek__store_fail(s, rc);
-  memcpy(s->space_id, id, sizeof id);
-  s->has_space = 1;
-  return 0;
+  return rc ? stek__store_fail(s, rc) : stek_space_use(s, id);
 }
 
 int stek_open(stek **out, const char *path, const stek_config *cfg) {
@@ -192,6 +188,7 @@ int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]) {
   if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   int rc = store_space_find(s->st, id, &sp);
   if (rc == STEK_ENOSPACE) return stek__fail(s, rc, "this store holds no such space");
+  if (!rc) rc = store_space_name(s->st, sp, s->space_name, sizeof s->space_name);
   if (rc) return stek__store_fail(s, rc);
   s->sp = sp;
   memcpy(s->space_id, id, STEK_ID_BYTES);
@@ -252,18 +249,18 @@ int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
 static int read_share(const uint8_t *p, size_t n, const uint8_t **id,
                       char name[256], const uint8_t **key) {
   mp_reader r;
-  uint32_t cnt, len;
+  uint32_t cnt, len, name_len;
   uint64_t ver;
   const char *nm;
   mp_reader_init(&r, p, n);
   if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver)) return r.err;
   if (ver != SPACE_SHARE_FORMAT) return STEK_EVERSION;
   if (cnt != 4 || mp_read_bin(&r, id, &len, STEK_ID_BYTES, 0) ||
-      mp_read_str(&r, &nm, &len, 255) ||
+      mp_read_str(&r, &nm, &name_len, 255) ||
       mp_read_bin(&r, key, &len, CR_SPACE_KEY, 0) || mp_read_end(&r))
     return r.err ? r.err : STEK_EMALFORMED;
-  memcpy(name, nm, len);
-  name[len] = 0;
+  memcpy(name, nm, name_len);
+  name[name_len] = 0;
   return 0;
 }
 

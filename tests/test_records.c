@@ -251,6 +251,37 @@ static void test_every_code_has_a_message(void) {
   CHECK(stek_version_number() == STEK_VERSION_NUMBER);
 }
 
+static void test_space_share_gives_id_name_and_keys_to_that_device_only(void) {
+  test_dir other;
+  char path[600];
+  stek *b, *c;
+  uint8_t dev[32], id[16], got[16], *share;
+  size_t len, n;
+  const char *name;
+  test_dir_make(&other);
+  test_dir_file(&other, "b.db", path, sizeof path);
+  CHECK_OK(stek_open(&b, path, NULL));
+  test_dir_file(&other, "c.db", path, sizeof path);
+  CHECK_OK(stek_open(&c, path, NULL));
+  stek_device_id(b, dev);
+  CHECK_OK(stek_space_get(s, 0, id, &name));
+  CHECK_OK(stek_space_share(s, dev, &share, &len));
+  CHECK_RC(stek_space_accept(c, share, len), STEK_EMALFORMED); /* not c's */
+  CHECK_OK(stek_space_accept(b, share, len));
+  CHECK_RC(stek_space_accept(b, share, len), STEK_DUPLICATE);
+  share[len / 2] ^= 1;
+  CHECK_RC(stek_space_accept(c, share, len), STEK_EMALFORMED);
+  stek_free(share);
+  CHECK_OK(stek_space_count(b, &n));
+  CHECK(n == 1);
+  CHECK_OK(stek_space_get(b, 0, got, &name));
+  CHECK(memcmp(got, id, 16) == 0 && strcmp(name, "Bezemheide") == 0);
+  CHECK(strcmp(stek_errmsg(b), "") == 0);
+  stek_close(b);
+  stek_close(c);
+  test_dir_remove(&other);
+}
+
 #define T(fn) do { open_fresh(); RUN(fn); close_fresh(); } while (0)
 
 int main(void) {
@@ -267,5 +298,6 @@ int main(void) {
   T(test_records_survive_reopen);
   T(test_ids_round_trip_through_hex);
   T(test_every_code_has_a_message);
+  T(test_space_share_gives_id_name_and_keys_to_that_device_only);
   return test_report();
 }

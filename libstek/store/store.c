@@ -318,6 +318,19 @@ int store_space_find(store *st, const uint8_t id[16], int64_t *sp) {
   return rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
 }
 
+int store_space_name(store *st, int64_t sp, char *name, size_t cap) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT name FROM spaces WHERE sp=?1", -1, &s,
+                         NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) snprintf(name, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  if (rc == SQLITE_ROW) return 0;
+  return rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
+}
+
 int store_space_key(store *st, int64_t sp, uint8_t key[CR_SPACE_KEY]) {
   sqlite3_stmt *s = q(st, Q_SPACE_KEY);
   sqlite3_bind_int64(s, 1, sp);

@@ -58,6 +58,7 @@ int store_space_at(store *st, size_t i, uint8_t id[16], char *name, size_t cap);
 /* Local handle of space id: STEK_ENOSPACE if not held. */
 int store_space_find(store *st, const uint8_t id[16], int64_t *sp);
 int store_space_key(store *st, int64_t sp, uint8_t key[CR_SPACE_KEY]);
+int store_space_name(store *st, int64_t sp, char *name, size_t cap);
 
 /* STEK_DUPLICATE if held, STEK_OK if not. */
 int store_change_has(store *st, int64_t sp, const uint8_t id[32]);

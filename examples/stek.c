@@ -1,0 +1,707 @@
+/*
+ * stek -- the command-line tool over libstek (contract: CLI.md).
+ *
+ *   stek --store DIR [--space ID] COMMAND ...
+ *
+ * DIR holds one device's store, DIR/stek.db.  Each command is a row of the
+ * table at the bottom: its words, the arguments it takes, whether it needs
+ * the store, and the function that runs it.  The dispatcher checks the
+ * arguments against the row before the store is opened, so a usage error
+ * never creates or touches a store.
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage, 3 bad credentials or keys,
+ * 4 malformed input (JSON, change streams, peer data).  Every failure is one
+ * line on stderr starting "stek: ".
+ *
+ * Must never: print secrets, or leave a half-written record (writes of one
+ * command are one transaction).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "stek.h"
+
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CREDS = 3, EXIT_INPUT = 4 };
+
+enum { STORE_NONE, STORE_CREATE, STORE_OPEN };
+
+#define MAX_POS 3  /* positional arguments of any command */
+#define MAX_OPTS 3 /* value options of any command */
+#define MAX_SHARE_BYTES (64u * 1024)
+
+typedef struct cli {
+  const char *store_dir;
+  const char *space_hex; /* --space ID, or NULL */
+  stek *s;
+} cli;
+
+typedef struct args {
+  const char *pos[MAX_POS];
+  int npos;
+  const char *opt[MAX_OPTS]; /* by index in command.opts; NULL if absent */
+} args;
+
+typedef struct command {
+  const char *name; /* one or two words: "init", "record put" */
+  const char *usage;
+  int min_pos, max_pos;
+  const char *opts[MAX_OPTS]; /* value options, e.g. "--id" */
+  int store;
+  int (*run)(cli *c, const args *a);
+  const char *help;
+} command;
+
+/* ---- messages ----------------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Print "stek: <message>" as one line on stderr and return code.  Control
+ * characters (from names in the user's input) are shown as '?', so that the
+ * message stays one line. */
+static int fail(int code, const char *fmt, ...) CLI_PRINTF(2, 3);
+static int fail(int code, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  for (char *p = msg; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+  fprintf(stderr, "stek: %s\n", msg);
+  return code;
+}
+
+/* The failure of a call on the store when it reported STEK_ENOSPACE: say
+ * what the user should do about it. */
+static int fail_space(cli *c) {
+  size_t n = 0;
+  if (c->space_hex)
+    return fail(EXIT_FAIL, "no space %s in this store (see 'stek space list')",
+                c->space_hex);
+  if (stek_space_count(c->s, &n) == STEK_OK && n == 0)
+    return fail(EXIT_FAIL, "no space: run 'stek --store %s init --space NAME'",
+                c->store_dir);
+  if (n > 1)
+    return fail(EXIT_FAIL, "several spaces: pass --space ID (see 'stek space list')");
+  return fail(EXIT_FAIL, "no space chosen: %s", stek_errmsg(c->s));
+}
+
+/* Report the failure rc of a library call about what.  input_exit is the
+ * exit code for STEK_EINVAL: EXIT_INPUT when the bad argument came from the
+ * user (JSON, a type name), EXIT_FAIL when it is this program's fault. */
+static int fail_lib(cli *c, int rc, int input_exit, const char *what) {
+  const char *detail = c->s ? stek_errmsg(c->s) : "";
+  int code = EXIT_FAIL;
+  if (rc == STEK_ENOSPACE && c->s) return fail_space(c);
+  if (rc <= STEK_ETRUNCATED && rc >= STEK_EVERSION) code = EXIT_INPUT;
+  if (rc == STEK_EINVAL) code = input_exit;
+  if (!*detail || !strcmp(detail, stek_strerror(rc)))
+    return fail(code, "%s: %s", what, stek_strerror(rc));
+  return fail(code, "%s: %s: %s", what, stek_strerror(rc), detail);
+}
+
+static void print_hex(const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++) printf("%02x", b[i]);
+  putchar('\n');
+}
+
+/* Exactly 2*n hex digits into b[n]; -1 otherwise. */
+static int parse_hex(const char *hex, uint8_t *b, size_t n) {
+  if (strlen(hex) != 2 * n) return -1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned v;
+    char pair[3] = {hex[2 * i], hex[2 * i + 1], 0};
+    if (!strchr("0123456789abcdefABCDEF", pair[0]) ||
+        !strchr("0123456789abcdefABCDEF", pair[1]) || sscanf(pair, "%2x", &v) != 1)
+      return -1;
+    b[i] = (uint8_t)v;
+  }
+  return 0;
+}
+
+static int parse_id(const char *hex, uint8_t id[STEK_ID_BYTES], const char *what) {
+  if (stek_id_from_hex(hex, id) != STEK_OK)
+    return fail(EXIT_USAGE, "%s must be 32 hex digits, not '%s'", what, hex);
+  return 0;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+/* Read all of f into a fresh NUL-terminated *out.  0 on success, -1 on a
+ * read error, 1 if f holds more than limit bytes. */
+static int read_all(FILE *f, size_t limit, char **out, size_t *len) {
+  size_t cap = 0, n = 0, got;
+  char *buf = NULL;
+  do {
+    if (n == cap) {
+      char *more = cap <= limit ? realloc(buf, (cap ? 2 * cap : 4096) + 1) : NULL;
+      if (!more) break; /* over the limit, or out of memory */
+      buf = more;
+      cap = cap ? 2 * cap : 4096;
+    }
+    got = fread(buf + n, 1, cap - n, f);
+    n += got;
+  } while (got > 0);
+  if (!buf || n > limit || ferror(f) || !feof(f)) {
+    free(buf);
+    return n > limit ? 1 : -1;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* mkdir -p, with mode for the directories it makes. */
+static int make_dirs(const char *path, mode_t mode) {
+  char buf[4096];
+  if (strlen(path) >= sizeof buf) return -1;
+  strcpy(buf, path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return mkdir(buf, mode) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- opening the store -------------------------------------------------- */
+
+/* Open DIR/stek.db (creating DIR and the store when create is set) and
+ * choose --space if given.
+ * The passphrase (STEK_PASSPHRASE, --passphrase-file) is accepted but not
+ * used yet: encryption at rest is a later change, which will map a wrong
+ * passphrase to EXIT_CREDS here. */
+static int open_store(cli *c, int create) {
+  char path[4096];
+  uint8_t sp[STEK_ID_BYTES];
+  if (!c->store_dir) return fail(EXIT_USAGE, "--store DIR is required");
+  if ((size_t)snprintf(path, sizeof path, "%s/stek.db", c->store_dir) >= sizeof path)
+    return fail(EXIT_USAGE, "--store path is too long");
+  if (c->space_hex && parse_id(c->space_hex, sp, "--space"))
+    return EXIT_USAGE;
+  if (create && make_dirs(c->store_dir, 0700) != 0)
+    return fail(EXIT_FAIL, "cannot create %s: %s", c->store_dir, strerror(errno));
+  if (!create && access(path, F_OK) != 0)
+    return fail(EXIT_FAIL, "no store in %s: run 'stek --store %s init'",
+                c->store_dir, c->store_dir);
+  int rc = stek_open(&c->s, path, NULL);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, path);
+  if (c->space_hex && (rc = stek_space_use(c->s, sp)) != STEK_OK)
+    return fail_lib(c, rc, EXIT_FAIL, "--space");
+  return 0;
+}
+
+/* ---- init, device, spaces ----------------------------------------------- */
+
+static int cmd_init(cli *c, const args *a) {
+  uint8_t id[STEK_ID_BYTES];
+  char hex[33];
+  if (!a->opt[0]) return 0; /* the store exists now; nothing else to do */
+  int rc = stek_space_create(c->s, a->opt[0], id);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, "init --space");
+  stek_id_to_hex(id, hex);
+  puts(hex);
+  return 0;
+}
+
+static int cmd_device_id(cli *c, const args *a) {
+  uint8_t id[STEK_DEVICE_ID_BYTES];
+  (void)a;
+  stek_device_id(c->s, id);
+  print_hex(id, sizeof id);
+  return 0;
+}
+
+static int cmd_space_list(cli *c, const args *a) {
+  size_t n;
+  char hex[33];
+  (void)a;
+  int rc = stek_space_count(c->s, &n);
+  for (size_t i = 0; rc == STEK_OK && i < n; i++) {
+    uint8_t id[STEK_ID_BYTES];
+    const char *name;
+    if ((rc = stek_space_get(c->s, i, id, &name)) != STEK_OK) break;
+    stek_id_to_hex(id, hex);
+    printf("{\"id\":\"%s\",\"name\":", hex);
+    json_write_string(stdout, name);
+    puts("}");
+  }
+  return rc ? fail_lib(c, rc, EXIT_FAIL, "space list") : 0;
+}
+
+/* Write n bytes to a new file only its owner can read. */
+static int write_private(const char *path, const uint8_t *b, size_t n) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return fail(EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+  }
+  size_t put = fwrite(b, 1, n, f);
+  if (fclose(f) != 0 || put != n)
+    return fail(EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+  return 0;
+}
+
+static int cmd_space_share(cli *c, const args *a) {
+  uint8_t dev[STEK_DEVICE_ID_BYTES], *sealed = NULL;
+  size_t len = 0;
+  if (parse_hex(a->pos[0], dev, sizeof dev) != 0)
+    return fail(EXIT_USAGE, "DEVICE_ID must be 64 hex digits, not '%s'", a->pos[0]);
+  int rc = stek_space_share(c->s, dev, &sealed, &len);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, "space share");
+  rc = write_private(a->pos[1], sealed, len);
+  stek_free(sealed);
+  return rc;
+}
+
+static int cmd_space_accept(cli *c, const args *a) {
+  char *buf;
+  size_t len;
+  FILE *f = fopen(a->pos[0], "rb");
+  if (!f) return fail(EXIT_FAIL, "cannot open %s: %s", a->pos[0], strerror(errno));
+  int rd = read_all(f, MAX_SHARE_BYTES, &buf, &len);
+  fclose(f);
+  if (rd) return rd > 0 ? fail(EXIT_INPUT, "%s: too big for a space share", a->pos[0])
+                        : fail(EXIT_FAIL, "cannot read %s", a->pos[0]);
+  int rc = stek_space_accept(c->s, (const uint8_t *)buf, len);
+  free(buf);
+  if (rc < 0) return fail_lib(c, rc, EXIT_INPUT, "space accept");
+  return 0; /* STEK_DUPLICATE: already a member, which is what was asked */
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Read the record's JSON from --json or stdin and parse it. */
+static int read_record(const char *json, json_record **r) {
+  char *buf = NULL, err[256];
+  size_t len;
+  if (!json) {
+    int rd = read_all(stdin, JSON_MAX_INPUT_BYTES, &buf, &len);
+    if (rd > 0)
+      return fail(EXIT_INPUT, "invalid JSON: input too large (limit %u bytes)",
+                  JSON_MAX_INPUT_BYTES);
+    if (rd < 0) return fail(EXIT_FAIL, "cannot read standard input");
+  }
+  int rc = json_parse_record(json ? json : buf, json ? strlen(json) : len, r, err,
+                             sizeof err);
+  free(buf);
+  return rc ? fail(EXIT_INPUT, "invalid JSON: %s", err) : 0;
+}
+
+static int is_reserved(const char *name) {
+  return !strcmp(name, "id") || !strcmp(name, "type");
+}
+
+/* The JSON may carry "id" and "type" (as 'record get' prints them), so that
+ * a record read can be written back: they must agree with the arguments,
+ * and an "id" is used when --id is absent.  *id_hex gets the id to use. */
+static int check_reserved(const json_record *r, const char *type,
+                          const char **id_hex) {
+  size_t fields = 0;
+  for (size_t i = 0; i < r->count; i++) {
+    const json_field *f = &r->fields[i];
+    fields += !is_reserved(f->name);
+    if (!is_reserved(f->name)) continue;
+    if (f->value.kind != STEK_VALUE_STR)
+      return fail(EXIT_INPUT, "JSON \"%s\" must be a string", f->name);
+    if (!strcmp(f->name, "type") && strcmp(f->value.str, type) != 0)
+      return fail(EXIT_INPUT, "JSON \"type\" is \"%.64s\" but TYPE is \"%.64s\"",
+                  f->value.str, type);
+    if (!strcmp(f->name, "id") && *id_hex && strcasecmp(f->value.str, *id_hex))
+      return fail(EXIT_INPUT, "JSON \"id\" differs from --id");
+    if (!strcmp(f->name, "id")) *id_hex = f->value.str;
+  }
+  return fields ? 0 : fail(EXIT_INPUT, "the record has no fields");
+}
+
+/* Write every field of r to (type, id), all in one change. */
+static int put_fields(cli *c, const char *type, const uint8_t *id,
+                      const json_record *r) {
+  char what[128];
+  int rc = stek_begin(c->s);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, "record put");
+  for (size_t i = 0; i < r->count; i++) {
+    const json_field *f = &r->fields[i];
+    if (is_reserved(f->name)) continue;
+    if ((rc = stek_put(c->s, type, id, f->name, &f->value)) != STEK_OK) {
+      snprintf(what, sizeof what, "field \"%.64s\"", f->name);
+      rc = fail_lib(c, rc, EXIT_INPUT, what);
+      stek_rollback(c->s);
+      return rc;
+    }
+  }
+  rc = stek_commit(c->s);
+  return rc ? fail_lib(c, rc, EXIT_FAIL, "record put") : 0;
+}
+
+static int cmd_record_put(cli *c, const args *a) {
+  const char *type = a->pos[0], *id_hex = a->opt[0];
+  uint8_t id[STEK_ID_BYTES];
+  char hex[33];
+  json_record *r = NULL;
+  int rc = read_record(a->opt[1], &r);
+  if (!rc) rc = check_reserved(r, type, &id_hex);
+  if (!rc && id_hex && stek_id_from_hex(id_hex, id) != STEK_OK) /* --id or JSON */
+    rc = fail(a->opt[0] ? EXIT_USAGE : EXIT_INPUT,
+              "the record id must be 32 hex digits, not '%.40s'", id_hex);
+  if (!rc && !id_hex) stek_id_new(id);
+  if (!rc) rc = put_fields(c, type, id, r);
+  json_record_free(r);
+  if (rc) return rc;
+  stek_id_to_hex(id, hex);
+  puts(hex);
+  return 0;
+}
+
+static int cmd_record_get(cli *c, const args *a) {
+  uint8_t id[STEK_ID_BYTES];
+  stek_record *r = NULL;
+  if (parse_id(a->pos[1], id, "ID")) return EXIT_USAGE;
+  int rc = stek_get(c->s, a->pos[0], id, &r);
+  if (rc == STEK_ENOTFOUND) return fail(EXIT_FAIL, "no such record");
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, "record get");
+  char *json = stek_record_json(r);
+  stek_record_free(r);
+  if (!json) return fail(EXIT_FAIL, "out of memory");
+  puts(json);
+  stek_free(json);
+  return 0;
+}
+
+static int print_record(void *ctx, const stek_record *r) {
+  char *json = stek_record_json(r);
+  (void)ctx;
+  if (!json) return STEK_ENOMEM;
+  puts(json);
+  stek_free(json);
+  return 0;
+}
+
+static int cmd_record_list(cli *c, const args *a) {
+  int rc = stek_list(c->s, a->npos ? a->pos[0] : NULL, print_record, NULL);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, "record list") : 0;
+}
+
+static int cmd_record_delete(cli *c, const args *a) {
+  uint8_t id[STEK_ID_BYTES];
+  stek_record *r = NULL;
+  if (parse_id(a->pos[1], id, "ID")) return EXIT_USAGE;
+  /* Deleting what this store has never seen is almost always a typo. */
+  int rc = stek_get(c->s, a->pos[0], id, &r);
+  if (rc == STEK_ENOTFOUND) return fail(EXIT_FAIL, "no such record");
+  stek_record_free(r);
+  if (!rc) rc = stek_delete(c->s, a->pos[0], id);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, "record delete") : 0;
+}
+
+static int cmd_state_hash(cli *c, const args *a) {
+  uint8_t h[STEK_HASH_BYTES];
+  (void)a;
+  int rc = stek_state_hash(c->s, h);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, "state-hash");
+  print_hex(h, sizeof h);
+  return 0;
+}
+
+/* ---- changes: a stream of msgpack bin objects --------------------------- */
+
+typedef struct exporter {
+  FILE *f;
+  uint64_t n;
+} exporter;
+
+/* The shortest msgpack bin header for len: bin8, bin16 or bin32. */
+static size_t bin_header(uint8_t h[5], size_t len) {
+  if (len <= 0xff) {
+    h[0] = 0xc4, h[1] = (uint8_t)len;
+    return 2;
+  }
+  if (len <= 0xffff) {
+    h[0] = 0xc5, h[1] = (uint8_t)(len >> 8), h[2] = (uint8_t)len;
+    return 3;
+  }
+  h[0] = 0xc6;
+  for (int i = 0; i < 4; i++) h[1 + i] = (uint8_t)(len >> (24 - 8 * i));
+  return 5;
+}
+
+static int export_one(void *ctx, const uint8_t *bytes, size_t len) {
+  exporter *e = ctx;
+  uint8_t h[5];
+  size_t hl = bin_header(h, len);
+  if (fwrite(h, 1, hl, e->f) != hl || fwrite(bytes, 1, len, e->f) != len)
+    return 1; /* positive: ours, not the library's */
+  e->n++;
+  return 0;
+}
+
+static int cmd_changes_export(cli *c, const args *a) {
+  const char *path = a->pos[0];
+  exporter e = {fopen(path, "wb"), 0};
+  if (!e.f) return fail(EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+  int rc = stek_changes(c->s, export_one, &e);
+  int bad = fclose(e.f) != 0 || rc > 0;
+  if (rc < 0 || bad) {
+    remove(path);
+    return rc < 0 ? fail_lib(c, rc, EXIT_FAIL, "changes export")
+                  : fail(EXIT_FAIL, "cannot write %s", path);
+  }
+  printf("{\"exported\":%llu}\n", (unsigned long long)e.n);
+  return 0;
+}
+
+/* Read the next bin header of the stream: its size in bytes and *len, 0 at
+ * a clean end, -1 if it is not a bin header or is cut short. */
+static int read_bin_header(FILE *f, size_t *len) {
+  uint8_t h[4];
+  int c = fgetc(f);
+  size_t n = c == 0xc4 ? 1 : c == 0xc5 ? 2 : c == 0xc6 ? 4 : 0;
+  if (c == EOF) return 0;
+  if (n == 0 || fread(h, 1, n, f) != n) return -1;
+  *len = 0;
+  for (size_t i = 0; i < n; i++) *len = *len << 8 | h[i];
+  return (int)n + 1;
+}
+
+typedef struct importer {
+  uint64_t ingested, duplicates, offset;
+  uint8_t *buf;
+} importer;
+
+/* Ingest the next change of f.  1 when one was read, 0 at the end, or
+ * EXIT_* after reporting the failure. */
+static int import_one(cli *c, FILE *f, importer *im) {
+  size_t len;
+  int h = read_bin_header(f, &len);
+  uint64_t at = im->offset, n = im->ingested + im->duplicates;
+  if (h == 0) return 0;
+  im->offset += h > 0 ? (uint64_t)h + len : 0;
+  if (h < 0)
+    return fail(EXIT_INPUT, "change %llu at byte %llu: not a msgpack bin header",
+                (unsigned long long)n + 1, (unsigned long long)at);
+  if (len > STEK_MAX_CHANGE_BYTES)
+    return fail(EXIT_INPUT, "change %llu at byte %llu: %zu bytes, over the limit",
+                (unsigned long long)n + 1, (unsigned long long)at, len);
+  if (fread(im->buf, 1, len, f) != len)
+    return fail(EXIT_INPUT, "change %llu at byte %llu: truncated",
+                (unsigned long long)n + 1, (unsigned long long)at);
+  int rc = stek_ingest(c->s, im->buf, len);
+  if (rc == STEK_OK) im->ingested++;
+  if (rc == STEK_DUPLICATE) im->duplicates++;
+  if (rc >= 0) return 1;
+  char what[96];
+  snprintf(what, sizeof what, "change %llu at byte %llu", (unsigned long long)n + 1,
+           (unsigned long long)at);
+  if (rc == STEK_ENOSPACE) /* peer data naming a space we do not hold */
+    return fail(EXIT_INPUT, "%s: belongs to a space this store does not hold", what);
+  return fail_lib(c, rc, EXIT_INPUT, what);
+}
+
+static int cmd_changes_import(cli *c, const args *a) {
+  importer im = {0, 0, 0, malloc(STEK_MAX_CHANGE_BYTES)};
+  FILE *f = fopen(a->pos[0], "rb");
+  int rc = 0, tty = isatty(STDERR_FILENO);
+  if (!f || !im.buf) {
+    rc = f ? fail(EXIT_FAIL, "out of memory")
+           : fail(EXIT_FAIL, "cannot open %s: %s", a->pos[0], strerror(errno));
+  }
+  while (!rc && (rc = import_one(c, f, &im)) == 1) {
+    rc = 0;
+    if (tty && (im.ingested + im.duplicates) % 256 == 0)
+      fprintf(stderr, "\rimporting: %llu changes",
+              (unsigned long long)(im.ingested + im.duplicates));
+  }
+  if (tty && im.ingested + im.duplicates >= 256) fputc('\n', stderr);
+  if (!rc && ferror(f)) rc = fail(EXIT_FAIL, "cannot read %s", a->pos[0]);
+  if (f) fclose(f);
+  free(im.buf);
+  if (rc) return rc;
+  printf("{\"ingested\":%llu,\"duplicates\":%llu}\n",
+         (unsigned long long)im.ingested, (unsigned long long)im.duplicates);
+  return 0;
+}
+
+static int cmd_help(cli *c, const args *a);
+
+/* ---- the command table -------------------------------------------------- */
+
+static const command commands[] = {
+    {"init", "[--space NAME]", 0, 0, {"--space"}, STORE_CREATE, cmd_init,
+     "create the store; with --space, a new space (prints its id)"},
+    {"device id", "", 0, 0, {0}, STORE_OPEN, cmd_device_id,
+     "print this device's id (64 hex)"},
+    {"space list", "", 0, 0, {0}, STORE_OPEN, cmd_space_list,
+     "the spaces held, JSON Lines"},
+    {"space share", "DEVICE_ID FILE", 2, 2, {0}, STORE_OPEN, cmd_space_share,
+     "seal the space to another device, into FILE"},
+    {"space accept", "FILE", 1, 1, {0}, STORE_OPEN, cmd_space_accept,
+     "join the space sealed to this device in FILE"},
+    {"record put", "TYPE [--id ID] [--json JSON]", 1, 1, {"--id", "--json"},
+     STORE_OPEN, cmd_record_put,
+     "set the fields of a JSON object (--json or stdin); prints the id"},
+    {"record get", "TYPE ID", 2, 2, {0}, STORE_OPEN, cmd_record_get,
+     "print one record as JSON"},
+    {"record list", "[TYPE]", 0, 1, {0}, STORE_OPEN, cmd_record_list,
+     "the live records, JSON Lines"},
+    {"record delete", "TYPE ID", 2, 2, {0}, STORE_OPEN, cmd_record_delete,
+     "delete a record"},
+    {"state-hash", "", 0, 0, {0}, STORE_OPEN, cmd_state_hash,
+     "the hash of the space's state (equal on converged replicas)"},
+    {"changes export", "FILE", 1, 1, {0}, STORE_OPEN, cmd_changes_export,
+     "write all changes of the space to FILE"},
+    {"changes import", "FILE", 1, 1, {0}, STORE_OPEN, cmd_changes_import,
+     "ingest the changes in FILE; prints a JSON summary"},
+    {"help", "", 0, 0, {0}, STORE_NONE, cmd_help, "this text"},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+/* ---- help and dispatch -------------------------------------------------- */
+
+static void print_usage(FILE *f) {
+  fputs("usage: stek --store DIR [--space ID] [--passphrase-file FILE] COMMAND ...\n"
+        "\ncommands:\n", f);
+  for (size_t i = 0; i < n_commands; i++) {
+    char line[128];
+    snprintf(line, sizeof line, "%s%s%s", commands[i].name,
+             *commands[i].usage ? " " : "", commands[i].usage);
+    fprintf(f, "  %-44s %s\n", line, commands[i].help);
+  }
+  fputs("\nexit codes: 0 ok, 1 failure, 2 usage, 3 bad credentials, "
+        "4 malformed input\n", f);
+}
+
+static int cmd_help(cli *c, const args *a) {
+  (void)c, (void)a;
+  print_usage(stdout);
+  return 0;
+}
+
+static int usage_of(const command *cmd) {
+  return fail(EXIT_USAGE, "usage: stek [--store DIR] %s%s%s", cmd->name,
+              *cmd->usage ? " " : "", cmd->usage);
+}
+
+/* Fill a from argv by cmd's row: value options (--x V or --x=V) and
+ * positionals, anything else is a usage error. */
+static int parse_args(const command *cmd, int argc, char **argv, args *a) {
+  int opts_done = 0;
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!opts_done && !strcmp(arg, "--")) {
+      opts_done = 1;
+      continue;
+    }
+    if (opts_done || strncmp(arg, "--", 2) != 0 || !arg[2]) {
+      if (a->npos == cmd->max_pos) return usage_of(cmd);
+      a->pos[a->npos++] = arg;
+      continue;
+    }
+    size_t k = 0, nl = strcspn(arg, "=");
+    while (k < MAX_OPTS && cmd->opts[k] &&
+           (strlen(cmd->opts[k]) != nl || strncmp(cmd->opts[k], arg, nl)))
+      k++;
+    if (k == MAX_OPTS || !cmd->opts[k]) return usage_of(cmd);
+    if (arg[nl] == '=') a->opt[k] = arg + nl + 1;
+    else if (i + 1 < argc) a->opt[k] = argv[++i];
+    else return usage_of(cmd);
+  }
+  return a->npos < cmd->min_pos ? usage_of(cmd) : 0;
+}
+
+/* The row whose words start argv; *words gets how many. */
+static const command *find_command(int argc, char **argv, int *words) {
+  for (size_t i = 0; i < n_commands; i++) {
+    const char *name = commands[i].name, *sp = strchr(name, ' ');
+    size_t first = sp ? (size_t)(sp - name) : strlen(name);
+    if (strlen(argv[0]) != first || strncmp(argv[0], name, first)) continue;
+    if (!sp) {
+      *words = 1;
+      return &commands[i];
+    }
+    if (argc > 1 && !strcmp(argv[1], sp + 1)) {
+      *words = 2;
+      return &commands[i];
+    }
+  }
+  return NULL;
+}
+
+/* No row matched argv: name the subcommands if argv[0] is a group. */
+static int fail_unknown(int argc, char **argv) {
+  char subs[256] = "";
+  size_t n = strlen(argv[0]);
+  for (size_t i = 0; i < n_commands; i++) {
+    const char *name = commands[i].name;
+    if (strncmp(name, argv[0], n) || name[n] != ' ') continue;
+    size_t used = strlen(subs);
+    snprintf(subs + used, sizeof subs - used, "%s%s", used ? "|" : "", name + n + 1);
+  }
+  if (*subs && argc < 2)
+    return fail(EXIT_USAGE, "usage: stek [--store DIR] %s %s ...", argv[0], subs);
+  return fail(EXIT_USAGE, "unknown command '%s%s%s' (try 'stek --help')", argv[0],
+              argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+}
+
+enum { GLOBAL_HELP = -0x100, GLOBAL_VERSION = -0x101 };
+
+/* Global options before the command: the index of the command, -EXIT_* after
+ * a usage error, or GLOBAL_HELP / GLOBAL_VERSION. */
+static int parse_globals(cli *c, int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && !strncmp(argv[i], "-", 1); i++) {
+    const char *arg = argv[i];
+    const char **slot = !strcmp(arg, "--store") ? &c->store_dir
+                        : !strcmp(arg, "--space") ? &c->space_hex
+                        : NULL;
+    const char *ignored; /* --passphrase-file: see open_store() */
+    if (!strcmp(arg, "--passphrase-file")) slot = &ignored;
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return GLOBAL_HELP;
+    if (!strcmp(arg, "--version")) return GLOBAL_VERSION;
+    if (!slot) return -fail(EXIT_USAGE, "unknown option '%s' (try 'stek --help')", arg);
+    if (i + 1 >= argc) return -fail(EXIT_USAGE, "%s needs a value", arg);
+    *slot = argv[++i];
+  }
+  return i;
+}
+
+static int run(int argc, char **argv) {
+  cli c = {0};
+  args a;
+  int words, i = parse_globals(&c, argc, argv);
+  if (i == GLOBAL_HELP) return cmd_help(&c, NULL);
+  if (i == GLOBAL_VERSION) return printf("stek %s\n", stek_version()) < 0;
+  if (i < 0) return -i;
+  if (i >= argc) return fail(EXIT_USAGE, "missing command (try 'stek --help')");
+  const command *cmd = find_command(argc - i, argv + i, &words);
+  if (!cmd) return fail_unknown(argc - i, argv + i);
+  int rc = parse_args(cmd, argc - i - words, argv + i + words, &a);
+  if (!rc && cmd->store != STORE_NONE) rc = open_store(&c, cmd->store == STORE_CREATE);
+  if (!rc) rc = cmd->run(&c, &a);
+  stek_close(c.s);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  int rc = run(argc, argv);
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return rc ? rc : fail(EXIT_FAIL, "cannot write to standard output");
+  return rc;
+}
