@@ -61,6 +61,11 @@ int stek__need_store(stek *s);
 int stek__need_space(stek *s);
 /* Load a live record of the current space (STEK_ENOTFOUND otherwise). */
 int stek__record_load(stek *s, const char *type, const uint8_t *id, stek_record **out);
+/* Write fields of one record as one change (joining an open transaction
+ * if there is one).  The list field named set_field (may be NULL) is added
+ * element by element to a set instead of replacing a value. */
+int stek__put_fields(stek *s, const char *type, const uint8_t *id,
+                     const stek_field *fields, size_t n, const char *set_field);
 /* The configured wall clock. */
 int64_t stek__now_ms(const stek *s);
 

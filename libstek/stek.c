@@ -541,6 +541,30 @@ static int life(stek *s, int kind, const char *type, const uint8_t *id) {
   return finish_write(s, &w);
 }
 
+int stek__put_fields(stek *s, const char *type, const uint8_t *id,
+                     const stek_field *fields, size_t n, const char *set_field) {
+  int own = !s->in_tx, rc = 0;
+  if (own && (rc = stek_begin(s))) return rc;
+  for (size_t i = 0; !rc && i < n; i++) {
+    const stek_field *f = &fields[i];
+    if (set_field && !strcmp(f->name, set_field) && f->value.kind == STEK_VALUE_LIST) {
+      for (size_t k = 0; !rc && k < f->value.list_len; k++)
+        rc = stek_set_add(s, type, id, f->name, f->value.list[k]);
+    } else {
+      rc = stek_put(s, type, id, f->name, &f->value);
+    }
+  }
+  if (!own) return rc;
+  if (rc) {
+    char why[sizeof s->err];
+    memcpy(why, s->err, sizeof why);
+    stek_rollback(s);
+    memcpy(s->err, why, sizeof why); /* keep the reason, not the rollback's */
+    return rc;
+  }
+  return stek_commit(s);
+}
+
 int stek_delete(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES]) {
   return life(s, OP_DELETE, type, id);
 }

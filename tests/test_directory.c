@@ -156,6 +156,51 @@ static void test_query_syntax_cannot_be_injected(void) {
   CHECK_RC(search(a, " \"* ", NULL, NULL, &h), STEK_EINVAL);
 }
 
+static void test_typed_put_checks_fields_and_writes_nothing_on_error(void) {
+  uint8_t id[16];
+  uint64_t before, after;
+  stek_record *r;
+  stek_field bad[] = {{"org", {.kind = STEK_VALUE_STR, .str = "CAW"}},
+                      {"category", {.kind = STEK_VALUE_STR, .str = "gossip"}}};
+  stek_id_new(id);
+  CHECK_OK(stek_change_count(a, &before));
+  CHECK_RC(stek_directory_put(a, id, bad, 2), STEK_EINVAL);
+  CHECK(strstr(stek_errmsg(a), "category") != NULL);
+  CHECK_OK(stek_change_count(a, &after));
+  CHECK(after == before);
+  CHECK_RC(stek_get(a, "directory", id, &r), STEK_ENOTFOUND);
+  bad[1].value.str = "debt";
+  CHECK_OK(stek_directory_put(a, id, bad, 2));
+  CHECK_OK(stek_get(a, "directory", id, &r));
+  stek_record_free(r);
+}
+
+static void test_tags_added_on_two_devices_both_survive(void) {
+  uint8_t id[16];
+  const char *ta[] = {"schulden"}, *tb[] = {"budget"};
+  stek_field fa[] = {{"org", {.kind = STEK_VALUE_STR, .str = "CAW"}},
+                     {"tags", {.kind = STEK_VALUE_LIST, .list = ta, .list_len = 1}}};
+  stek_field fb[] = {{"tags", {.kind = STEK_VALUE_LIST, .list = tb, .list_len = 1}}};
+  stek_id_new(id);
+  CHECK_OK(stek_directory_put(a, id, fa, 2));
+  CHECK_OK(stek_changes(a, copy_cb, b));
+  CHECK_OK(stek_directory_put(a, id, fa, 2));
+  CHECK_OK(stek_directory_put(b, id, fb, 1));
+  CHECK_OK(stek_changes(a, copy_cb, b));
+  CHECK_OK(stek_changes(b, copy_cb, a));
+  stek_record *r;
+  stek_value v;
+  CHECK_OK(stek_get(a, "directory", id, &r));
+  int rc = stek_record_find(r, "tags", &v);
+  int good = rc == STEK_OK && v.list_len == 2 && !strcmp(v.list[0], "budget") &&
+             !strcmp(v.list[1], "schulden");
+  stek_record_free(r);
+  CHECK(good);
+  struct hits h;
+  CHECK_OK(search(b, "budget", NULL, "budget", &h)); /* a tag filters too */
+  CHECK(h.n == 1);
+}
+
 #define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
 
 int main(void) {
@@ -165,5 +210,7 @@ int main(void) {
   T(test_search_filters_by_category_and_language);
   T(test_index_follows_merges_from_other_devices);
   T(test_query_syntax_cannot_be_injected);
+  T(test_typed_put_checks_fields_and_writes_nothing_on_error);
+  T(test_tags_added_on_two_devices_both_survive);
   return test_report();
 }

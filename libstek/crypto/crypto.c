@@ -105,3 +105,24 @@ _Static_assert(crypto_hash_sha256_BYTES == CR_SHA256, "sha256 size");
 void cr_sha256(uint8_t out[CR_SHA256], const uint8_t *m, size_t len) {
   crypto_hash_sha256(out, m, len);
 }
+
+void cr_sign_seed_keygen(uint8_t pk[CR_SIGN_PK], uint8_t sk[CR_SIGN_SK],
+                         const uint8_t seed[32]) {
+  crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+_Static_assert(crypto_scalarmult_curve25519_BYTES == CR_X25519, "x25519 size");
+
+int cr_x25519_from_sign_pk(uint8_t x[CR_X25519], const uint8_t pk[CR_SIGN_PK]) {
+  return crypto_sign_ed25519_pk_to_curve25519(x, pk) == 0 ? 0 : STEK_EINVAL;
+}
+
+int cr_x25519_from_sign_sk(uint8_t x[CR_X25519], const uint8_t sk[CR_SIGN_SK]) {
+  return crypto_sign_ed25519_sk_to_curve25519(x, sk) == 0 ? 0 : STEK_EINVAL;
+}
+
+int cr_x25519_is_sign_pk(const uint8_t x[CR_X25519], const uint8_t pk[CR_SIGN_PK]) {
+  uint8_t conv[CR_X25519];
+  if (crypto_sign_ed25519_pk_to_curve25519(conv, pk) != 0) return 0;
+  return sodium_memcmp(conv, x, CR_X25519) == 0;
+}

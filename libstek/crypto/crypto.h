@@ -10,6 +10,10 @@
  *     curve25519), as libsodium documents for reusing one identity key.
  *   - Negentropy fingerprints: SHA-256 (crypto_hash_sha256), fixed by that
  *     protocol.
+ *   - the session handshake: Noise_XXpsk0_25519_ChaChaPoly_SHA256
+ *     (crypto/noise), with static keys converted from the devices' Ed25519
+ *     keys as for sealing; then one crypto_secretstream_xchacha20poly1305
+ *     each way (crypto/stream).
  *
  * Names carry the prefix cr_ so they never collide with libsodium's own.
  *
@@ -82,5 +86,21 @@ void cr_wipe(void *p, size_t len);
  * fingerprints); our own hashes are BLAKE2b. */
 #define CR_SHA256 32
 void cr_sha256(uint8_t out[CR_SHA256], const uint8_t *m, size_t len);
+
+/* A device's Ed25519 key pair from a 32-byte seed (tests, vectors). */
+void cr_sign_seed_keygen(uint8_t pk[CR_SIGN_PK], uint8_t sk[CR_SIGN_SK],
+                         const uint8_t seed[32]);
+
+/* X25519 keys converted from a device's Ed25519 keys
+ * (crypto_sign_ed25519_{pk,sk}_to_curve25519), the static keys of the Noise
+ * handshake.  0, or STEK_EINVAL for a key that has no such conversion (a
+ * small-order or non-canonical point). */
+#define CR_X25519 32
+int cr_x25519_from_sign_pk(uint8_t x[CR_X25519], const uint8_t pk[CR_SIGN_PK]);
+int cr_x25519_from_sign_sk(uint8_t x[CR_X25519], const uint8_t sk[CR_SIGN_SK]);
+/* 1 if x is the X25519 key converted from the Ed25519 key pk (constant
+ * time), else 0: how a handshake ties the static key a peer proved it holds
+ * to the device id it claims. */
+int cr_x25519_is_sign_pk(const uint8_t x[CR_X25519], const uint8_t pk[CR_SIGN_PK]);
 
 #endif

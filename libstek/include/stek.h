@@ -105,6 +105,9 @@ typedef struct stek_config {
    * Tests and simulators pass their own. */
   int64_t (*clock)(void *clock_ctx);
   void *clock_ctx;
+  /* Where the IANA time zone files (TZif) are.  NULL: $TZDIR, else
+   * /usr/share/zoneinfo.  Android apps point this at their own copy. */
+  const char *zoneinfo_dir;
 } stek_config;
 
 /* Fill *cfg with the defaults.  Always call before setting fields, so code
@@ -285,6 +288,65 @@ STEK_API int stek_change_count(stek *s, uint64_t *count);
  * hashes, whatever order the changes arrived in. */
 STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
 
+/* ---- Typed records ----------------------------------------------------- */
+
+/* One named value, for the typed put functions below. */
+typedef struct stek_field {
+  const char *name;
+  stek_value value;
+} stek_field;
+
+/* ---- Schedules ----------------------------------------------------------- */
+
+/*
+ * A schedule entry (type "schedule") is an activity or a permanence at a
+ * site.  stek_schedule_put() writes fields in one change, after checking
+ * the ones it knows:
+ *   title, site, notes        strings (title and site required on creation)
+ *   start                     local time "YYYY-MM-DDTHH:MM[:SS]" (required
+ *                             on creation)
+ *   tz                        IANA zone, default "Europe/Brussels"
+ *   minutes                   duration, 1..10080
+ *   rrule                     an RFC 5545 RRULE value, e.g.
+ *                             "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH"
+ *   exdates                   cancelled dates ("YYYY-MM-DD" or local
+ *                             date-times): ADDED to the entry's set of
+ *                             cancelled dates, never removed by a put, so
+ *                             cancellations made on two devices both survive
+ *   orgs, languages           lists of strings
+ *   cost                      an integer (euro cents) or a string
+ * Other fields are stored as given.  A value that does not check out is
+ * STEK_EINVAL with the reason in stek_errmsg(), and nothing is written.
+ */
+STEK_API int stek_schedule_put(stek *s, const uint8_t id[STEK_ID_BYTES],
+                               const stek_field *fields, size_t n);
+
+/* Cancel (cancel != 0) or reinstate one date of a schedule entry. */
+STEK_API int stek_schedule_cancel(stek *s, const uint8_t id[STEK_ID_BYTES],
+                                  const char *date, int cancel);
+
+typedef struct stek_occurrence {
+  uint8_t id[STEK_ID_BYTES]; /* the schedule entry */
+  char start[32];            /* local, with offset: "2026-03-05T13:30:00+01:00" */
+  char end[32];
+  int64_t start_ms, end_ms;  /* UTC */
+  const char *title, *site;
+} stek_occurrence;
+typedef int (*stek_occurrence_cb)(void *ctx, const stek_occurrence *o);
+
+/* The occurrences of the live schedule entries (of site, if not NULL) that
+ * start on a local date in [from, to) ("YYYY-MM-DD", each entry's own zone),
+ * sorted by start, then entry id.  Recurring entries expand by their RRULE
+ * minus cancelled dates, in local time across DST changes. */
+STEK_API int stek_schedule_occurrences(stek *s, const char *from, const char *to,
+                                       const char *site, stek_occurrence_cb cb,
+                                       void *ctx);
+
+/* The live schedule entries (of site, if not NULL) as an RFC 5545
+ * VCALENDAR (VTIMEZONE, RRULE, EXDATE; UID = record id; CRLF, folded at 75
+ * octets).  Free *out with stek_free(). */
+STEK_API int stek_schedule_ics(stek *s, const char *site, char **out);
+
 /* ---- Directory: the social map ----------------------------------------- */
 
 /*
@@ -302,6 +364,14 @@ STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
  * most) first.  lang (may be NULL) keeps entries whose "languages" list it
  * or that have a summary.<lang>; category (may be NULL) keeps entries of
  * that category or tag.  STEK_EINVAL if the query has no words. */
+/* Write a directory entry's fields in one change, checked: category must
+ * be one of the vocabulary above; tags and languages are lists of strings
+ * (tags are a set: added, never removed by a put); summary.LANG,
+ * refer_how, bring, hours, phone, org, service are strings.  Other fields
+ * are stored as given. */
+STEK_API int stek_directory_put(stek *s, const uint8_t id[STEK_ID_BYTES],
+                                const stek_field *fields, size_t n);
+
 STEK_API int stek_directory_search(stek *s, const char *query, const char *lang,
                                    const char *category, stek_record_cb cb,
                                    void *ctx);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "crdt/signal.h"
 #include "stek.h"
 
 /* A user's words become FTS5 prefix terms, each quoted: `"schuld"* "gent"*`.
@@ -106,4 +107,47 @@ int stek_directory_search(stek *s, const char *query, const char *lang,
   free(match);
   if (se.err) return stek__store_fail(s, se.err);
   return rc < 0 ? stek__store_fail(s, rc) : stek__ok(s, rc);
+}
+
+/* ---- typed writes ---- */
+
+static int is_list_of_strings(const stek_value *v) { return v->kind == STEK_VALUE_LIST; }
+
+static const char *const directory_strings[] = {"org", "service", "refer_how", "bring",
+                                                "hours", "phone", "address", "email",
+                                                "website", "notes"};
+
+/* Check one directory field; NULL if fine, else the reason. */
+static const char *directory_check(const stek_field *f) {
+  const stek_value *v = &f->value;
+  if (!strcmp(f->name, "category")) {
+    if (v->kind != STEK_VALUE_STR || !signal_theme_valid(v->str, strlen(v->str)))
+      return "category must be one of income, housing, health, debt, digital, "
+             "energy, work, legal, family, mobility, food, education";
+    return NULL;
+  }
+  if (!strcmp(f->name, "tags") || !strcmp(f->name, "languages"))
+    return is_list_of_strings(v) ? NULL : "tags and languages are lists of strings";
+  if (!strncmp(f->name, "summary.", 8)) {
+    size_t n = strlen(f->name + 8);
+    if (n < 2 || n > 8) return "summary.LANG needs a language code such as nl or fr";
+    return v->kind == STEK_VALUE_STR ? NULL : "a summary is a string";
+  }
+  for (size_t i = 0; i < sizeof directory_strings / sizeof *directory_strings; i++)
+    if (!strcmp(f->name, directory_strings[i]))
+      return v->kind == STEK_VALUE_STR ? NULL : "this field is a string";
+  return NULL;
+}
+
+int stek_directory_put(stek *s, const uint8_t id[STEK_ID_BYTES],
+                       const stek_field *fields, size_t n) {
+  int rc = stek__need_space(s);
+  if (rc) return rc;
+  if (!id || (!fields && n)) return STEK_EINVAL;
+  for (size_t i = 0; i < n; i++) {
+    if (!fields[i].name) return stek__fail(s, STEK_EINVAL, "a field has no name");
+    const char *why = directory_check(&fields[i]);
+    if (why) return stek__fail(s, STEK_EINVAL, "directory field '%.64s': %s", fields[i].name, why);
+  }
+  return stek__put_fields(s, "directory", id, fields, n, "tags");
 }
