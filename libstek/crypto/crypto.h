@@ -1,7 +1,7 @@
 /*
  * crypto/crypto -- thin, named wrappers over libsodium.
  *
- * Nothing else in libstek calls libsodium directly, so every construction
+ * Nothing outside crypto/ calls libsodium directly, so every construction
  * the library relies on is listed here (and in docs/SECURITY.md):
  *   - device signatures: Ed25519 (crypto_sign_detached)
  *   - ids and hashes: BLAKE2b-256 (crypto_generichash)

@@ -19,12 +19,13 @@
  * psk0 mixes the space key in before the first message: a stranger cannot
  * write a message 1 the responder accepts (it fails there, before any DH or
  * reply), and cannot read anything a member sends, so it learns neither
- * which space nor which device is present.  What psk0 costs is listed in
- * Noise §9: message 1's payload has no forward secrecy and can be replayed,
- * so it should stay empty (stek sends nothing there); a replayed message 1
- * gets a message 2 the replayer cannot decrypt, but that reply shows the
- * responder belongs to the recorded initiator's space -- a caller that must
- * hide even that can refuse ephemeral keys it has already seen.
+ * which space nor which device is present.  What psk0 costs: message 1's
+ * payload is protected by the space key alone (no forward secrecy) and can
+ * be replayed, so it should stay empty (stek sends nothing there); a
+ * replayed message 1 gets a message 2 the replayer cannot decrypt, but that
+ * reply shows the responder belongs to the recorded initiator's space -- a
+ * caller that must hide even that can refuse ephemeral keys it has already
+ * seen.
  *
  * Each side's static key is its Ed25519 device key converted to X25519
  * (cr_x25519_from_sign_*).  Messages 2 and 3 carry the sender's device id
@@ -36,9 +37,10 @@
  * A pure state machine: bytes in, bytes out; no allocation, no I/O.  The
  * caller owns the noise_hs and frames the messages.
  *
- * Must never: use a peer's key before its MAC verified, accept a message
- * larger than NOISE_MAX_MESSAGE, go on after any failure (the handshake is
- * dead; the caller drops the connection), or abort on bad input.
+ * Must never: trust a peer's static key, device id or payload before its
+ * MAC verified, accept a message larger than NOISE_MAX_MESSAGE, go on after
+ * any failure (the handshake is dead; the caller drops the connection), or
+ * abort on bad input.
  */
 #ifndef STEK_CRYPTO_NOISE_H
 #define STEK_CRYPTO_NOISE_H
@@ -104,7 +106,8 @@ int noise_init_params(noise_hs *hs, const noise_params *p);
  * NOISE_FAILED. */
 int noise_next(const noise_hs *hs);
 
-/* Size of the next message written with a payload of len bytes. */
+/* Size of the next message with a payload of len bytes (written or read),
+ * or 0 if no message is next. */
 size_t noise_message_size(const noise_hs *hs, size_t len);
 
 /* Write the next message with payload (len bytes, at most
