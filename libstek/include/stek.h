@@ -288,6 +288,18 @@ STEK_API int stek_change_count(stek *s, uint64_t *count);
  * hashes, whatever order the changes arrived in. */
 STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
 
+/* ---- Sync ---------------------------------------------------------------- */
+
+/* What a sync did, for a summary or a progress bar.  bytes count
+ * everything on the wire, handshake included; round_trips the times one
+ * side had to wait for the other's answer. */
+typedef struct stek_sync_stats {
+  uint64_t ops_sent, ops_received;
+  uint64_t ops_total; /* known so far: sent + received + still to come */
+  uint64_t bytes_sent, bytes_received;
+  uint64_t round_trips;
+} stek_sync_stats;
+
 /* ---- Typed records ----------------------------------------------------- */
 
 /* One named value, for the typed put functions below. */

@@ -958,3 +958,54 @@ int store_fts_search(store *st, int64_t sp, const char *type, const char *match,
   sqlite3_finalize(s);
   return out;
 }
+
+/* ---- reconciliation support ---- */
+
+int store_items(store *st, int64_t sp, neg_item **out, size_t *n) {
+  uint64_t count;
+  sqlite3_stmt *s;
+  *out = NULL;
+  *n = 0;
+  int rc = store_change_count(st, sp, &count);
+  if (rc) return rc;
+  neg_item *items = malloc((count ? count : 1) * sizeof *items);
+  if (!items) return STEK_ENOMEM;
+  if (sqlite3_prepare_v2(st->db, "SELECT hlc, id FROM changes WHERE sp=?1"
+                         " ORDER BY hlc, id", -1, &s, NULL) != SQLITE_OK) {
+    free(items);
+    return db_fail(st, "store");
+  }
+  sqlite3_bind_int64(s, 1, sp);
+  size_t k = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < count) {
+    if (sqlite3_column_bytes(s, 1) != 32) continue;
+    items[k].timestamp = (uint64_t)sqlite3_column_int64(s, 0);
+    memcpy(items[k].id, sqlite3_column_blob(s, 1), 32);
+    k++;
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    free(items);
+    return db_fail(st, "store");
+  }
+  *out = items;
+  *n = k;
+  return 0;
+}
+
+int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb cb,
+                     void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT wire FROM changes WHERE sp=?1 AND id=?2",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, id, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    rc = cb(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+  else
+    rc = rc == SQLITE_DONE ? STEK_ENOTFOUND : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}

@@ -27,6 +27,7 @@
 #include "crdt/merge.h"
 #include "crdt/signal.h"
 #include "crypto/crypto.h"
+#include "sync/negentropy.h"
 
 typedef struct store store;
 
@@ -67,6 +68,13 @@ int store_change_add(store *st, int64_t sp, const change *c,
 int store_change_count(store *st, int64_t sp, uint64_t *n);
 typedef int (*store_bytes_cb)(void *ctx, const uint8_t *b, size_t len);
 int store_change_each(store *st, int64_t sp, store_bytes_cb cb, void *ctx);
+
+/* Every (timestamp, id) of the space, sorted, for reconciliation; free
+ * *out with free(). */
+int store_items(store *st, int64_t sp, neg_item **out, size_t *n);
+/* Call cb with the wire bytes of one change, or STEK_ENOTFOUND. */
+int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb cb,
+                     void *ctx);
 
 /* Merge one op written at version v into the materialized state. */
 int store_apply(store *st, int64_t sp, const op *o, const version *v);

@@ -1,0 +1,659 @@
+/*
+ * sync/session -- see session.h.  Message flow (client = initiator):
+ *
+ *   C: noise 1                        S: noise 2 {version, max_frame}
+ *   C: noise 3 {version, max_frame}, stream header, NEG(initiate)
+ *   S: stream header, NEG(reply)      C: OPS(what S lacks) WANT(what C
+ *   lacks) NEG(next) ...              S: OPS(answer, last=1) NEG(reply) ...
+ *   C: DONE (final)                   S: DONE (final)
+ */
+#include "sync/session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "codec/mp.h"
+#include "crypto/crypto.h"
+#include "crypto/noise.h"
+#include "crypto/stream.h"
+#include "sync/negentropy.h"
+
+#define SESSION_VERSION 1
+#define MSG_NEG 1
+#define MSG_OPS 2
+#define MSG_WANT 3
+#define MSG_DONE 4
+#define MSG_ERR 5
+#define WANT_BATCH 1024       /* ids in one WANT */
+#define OUTPUT_LOW (64 * 1024) /* produce more output below this */
+/* OPS messages stay small so that a cut connection has committed most of
+ * what it carried: at least one change each, else at most this much. */
+#define OPS_BUDGET (16 * 1024)
+
+typedef struct buf {
+  uint8_t *p;
+  size_t len, off, cap;
+} buf;
+
+/* A FIFO of 32-byte ids. */
+typedef struct idq {
+  uint8_t (*ids)[32];
+  size_t head, len, cap;
+} idq;
+
+struct sess {
+  stek *s;
+  int initiator, state, err;
+  int64_t sp;
+  noise_hs hs;
+  stream st;
+  int keyed, got_header;
+  buf in, out;
+  neg_item *items;
+  size_t n_items;
+  neg ng;
+  int neg_done, neg_waiting;
+  size_t max_frame; /* the smaller of both sides' */
+  idq haves, needs, wants;
+  size_t *batches; /* server: sizes of WANT batches still to answer */
+  size_t n_batches, cap_batches;
+  uint64_t wants_outstanding;
+  int sent_done, got_done, late_want;
+  stek_sync_stats stats;
+  uint8_t peer[32];
+  int has_peer;
+};
+
+/* ---- small containers ---- */
+
+static int buf_reserve(buf *b, size_t more) {
+  if (b->off > 0 && b->off == b->len) b->off = b->len = 0;
+  if (b->len + more <= b->cap) return 0;
+  if (b->off > 0) {
+    memmove(b->p, b->p + b->off, b->len - b->off);
+    b->len -= b->off;
+    b->off = 0;
+    if (b->len + more <= b->cap) return 0;
+  }
+  size_t cap = b->cap ? b->cap : 4096;
+  while (cap < b->len + more) cap *= 2;
+  uint8_t *p = realloc(b->p, cap);
+  if (!p) return STEK_ENOMEM;
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+static int idq_push(idq *q, const uint8_t id[32]) {
+  if (q->head + q->len == q->cap) {
+    if (q->head > 0) {
+      memmove(q->ids, q->ids + q->head, q->len * 32);
+      q->head = 0;
+    }
+    if (q->len == q->cap) {
+      size_t cap = q->cap ? q->cap * 2 : 64;
+      uint8_t(*p)[32] = realloc(q->ids, cap * 32);
+      if (!p) return STEK_ENOMEM;
+      q->ids = p;
+      q->cap = cap;
+    }
+  }
+  memcpy(q->ids[q->head + q->len++], id, 32);
+  return 0;
+}
+
+static const uint8_t *idq_peek(const idq *q) { return q->len ? q->ids[q->head] : NULL; }
+static void idq_pop(idq *q) {
+  q->head++;
+  q->len--;
+  if (!q->len) q->head = 0;
+}
+
+/* ---- failing ---- */
+
+static int sess_fail(sess *ss, int rc, const char *what) {
+  if (ss->state != SESS_FAILED) {
+    ss->state = SESS_FAILED;
+    ss->err = rc;
+    stek__fail(ss->s, rc, "sync: %s: %s", what, stek_strerror(rc));
+  }
+  return ss->err;
+}
+
+/* ---- framing: every frame is one msgpack bin ---- */
+
+static int put_frame(sess *ss, const uint8_t *p, size_t n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_bin(&w, p, n);
+  int rc = w.err ? w.err : buf_reserve(&ss->out, w.buf.size);
+  if (!rc) {
+    memcpy(ss->out.p + ss->out.len, w.buf.data, w.buf.size);
+    ss->out.len += w.buf.size;
+  }
+  mp_writer_free(&w);
+  return rc;
+}
+
+/* Seal a message (already msgpack) into a frame. */
+static int send_msg(sess *ss, mp_writer *m, int final) {
+  size_t cap = m->buf.size + STREAM_OVERHEAD;
+  uint8_t *c = malloc(cap);
+  size_t n;
+  int rc = m->err ? m->err : c ? 0 : STEK_ENOMEM;
+  if (!rc) rc = stream_seal(&ss->st, (const uint8_t *)m->buf.data, m->buf.size, c, cap, &n, final);
+  if (!rc) rc = put_frame(ss, c, n);
+  free(c);
+  mp_writer_free(m);
+  return rc ? sess_fail(ss, rc, "sending") : 0;
+}
+
+/* ---- handshake ---- */
+
+static void space_psk(uint8_t psk[32], const uint8_t key[32]) {
+  cr_kdf(psk, 10, "stek-cap", key);
+}
+
+/* Payload of noise messages 2 and 3: [version, max_frame]. */
+static int hs_payload(uint8_t out[16], size_t *n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_array(&w, 2);
+  mp_write_uint(&w, SESSION_VERSION);
+  mp_write_uint(&w, SESS_MAX_FRAME);
+  int rc = w.err;
+  if (!rc) {
+    memcpy(out, w.buf.data, w.buf.size);
+    *n = w.buf.size;
+  }
+  mp_writer_free(&w);
+  return rc;
+}
+
+static int read_hs_payload(sess *ss, const uint8_t *p, size_t n) {
+  mp_reader r;
+  uint32_t cnt;
+  uint64_t ver, max;
+  mp_reader_init(&r, p, n);
+  if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver)) return r.err;
+  if (ver != SESSION_VERSION) return STEK_EVERSION;
+  if (cnt != 2 || mp_read_uint(&r, &max) || mp_read_end(&r)) return STEK_EMALFORMED;
+  if (max < NEG_MIN_FRAME_SIZE_LIMIT + 1024) return STEK_EMALFORMED;
+  ss->max_frame = max < SESS_MAX_FRAME ? (size_t)max : SESS_MAX_FRAME;
+  return 0;
+}
+
+static int hs_init(sess *ss, int64_t sp) {
+  uint8_t key[32], psk[32], pk[32], xsk[32], xpk[32];
+  const uint8_t *sk;
+  store_device(ss->s->st, pk, &sk);
+  int rc = store_space_key(ss->s->st, sp, key);
+  if (!rc) rc = cr_x25519_from_sign_sk(xsk, sk);
+  if (!rc) rc = cr_x25519_from_sign_pk(xpk, pk);
+  space_psk(psk, key);
+  if (!rc) rc = noise_init(&ss->hs, ss->initiator, psk, xsk, xpk, pk);
+  cr_wipe(key, sizeof key);
+  cr_wipe(psk, sizeof psk);
+  cr_wipe(xsk, sizeof xsk);
+  return rc;
+}
+
+static int load_items(sess *ss) {
+  int rc = store_items(ss->s->st, ss->sp, &ss->items, &ss->n_items);
+  if (rc) return rc;
+  return neg_init(&ss->ng, ss->items, ss->n_items, ss->max_frame - 1024);
+}
+
+static int write_hs(sess *ss, const uint8_t *payload, size_t plen) {
+  uint8_t msg[NOISE_MAX_MESSAGE];
+  size_t n;
+  int rc = noise_write_message(&ss->hs, payload, plen, msg, sizeof msg, &n);
+  if (!rc) rc = put_frame(ss, msg, n);
+  return rc;
+}
+
+/* Both sides, after the third message: transport keys, our header. */
+static int start_stream(sess *ss) {
+  uint8_t ks[32], kr[32], hh[32], header[STREAM_HEADER];
+  int rc = noise_split(&ss->hs, ks, kr, hh);
+  if (!rc) rc = noise_peer(&ss->hs, ss->peer);
+  if (!rc) rc = stream_init(&ss->st, ks, kr, header);
+  cr_wipe(ks, sizeof ks);
+  cr_wipe(kr, sizeof kr);
+  if (!rc) rc = put_frame(ss, header, sizeof header);
+  if (!rc) {
+    ss->keyed = 1;
+    ss->has_peer = 1;
+  }
+  return rc;
+}
+
+static int send_neg(sess *ss, const uint8_t *m, size_t n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_array(&w, 2);
+  mp_write_uint(&w, MSG_NEG);
+  mp_write_bin(&w, m, n);
+  ss->neg_waiting = 1;
+  ss->stats.round_trips++;
+  return send_msg(ss, &w, 0);
+}
+
+/* Responder: the first message names no space; find the held space whose
+ * capability key opens it. */
+static int responder_first(sess *ss, const uint8_t *p, size_t n) {
+  size_t count = 0;
+  uint8_t id[16], payload[64];
+  char name[8];
+  size_t plen;
+  int rc = store_space_count(ss->s->st, &count);
+  for (size_t i = 0; !rc && i < count; i++) {
+    int64_t sp;
+    rc = store_space_at(ss->s->st, i, id, name, sizeof name);
+    if (!rc) rc = store_space_find(ss->s->st, id, &sp);
+    if (!rc) rc = hs_init(ss, sp);
+    if (rc) break;
+    if (noise_read_message(&ss->hs, p, n, payload, sizeof payload, &plen) == 0) {
+      ss->sp = sp;
+      uint8_t out[16];
+      size_t on;
+      rc = hs_payload(out, &on);
+      if (!rc) rc = write_hs(ss, out, on);
+      return rc;
+    }
+    noise_wipe(&ss->hs);
+  }
+  return rc ? rc : STEK_ESIGNATURE; /* a stranger: no held space fits */
+}
+
+static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
+  uint8_t payload[NOISE_MAX_PAYLOAD], out[16];
+  size_t plen, on;
+  int rc;
+  if (!ss->initiator && noise_next(&ss->hs) == 0) return responder_first(ss, p, n);
+  rc = noise_read_message(&ss->hs, p, n, payload, sizeof payload, &plen);
+  if (!rc) rc = read_hs_payload(ss, payload, plen);
+  if (rc) return rc;
+  if (ss->initiator) { /* message 2 read: write 3, then start */
+    rc = hs_payload(out, &on);
+    if (!rc) rc = write_hs(ss, out, on);
+  }
+  if (!rc) rc = start_stream(ss);
+  if (!rc) rc = load_items(ss);
+  if (!rc && ss->initiator) {
+    uint8_t *m;
+    size_t mn;
+    rc = neg_initiate(&ss->ng, &m, &mn);
+    if (!rc) {
+      rc = send_neg(ss, m, mn);
+      neg_msg_free(m);
+    }
+  }
+  return rc;
+}
+
+/* ---- messages ---- */
+
+static int have_cb(void *ctx, const uint8_t id[32]) {
+  return idq_push(&((sess *)ctx)->haves, id);
+}
+
+static int need_cb(void *ctx, const uint8_t id[32]) {
+  return idq_push(&((sess *)ctx)->needs, id);
+}
+
+static int on_neg(sess *ss, const uint8_t *m, size_t n) {
+  uint8_t *out = NULL;
+  size_t on = 0;
+  int rc;
+  if (ss->initiator) {
+    ss->neg_waiting = 0;
+    rc = neg_reconcile_client(&ss->ng, m, n, &out, &on, have_cb, need_cb, ss);
+    if (!rc && !out) ss->neg_done = 1;
+    ss->stats.ops_total = ss->stats.ops_sent + ss->stats.ops_received + ss->haves.len +
+                          ss->needs.len;
+  } else {
+    rc = neg_reconcile_server(&ss->ng, m, n, &out, &on);
+  }
+  if (!rc && out) {
+    if (ss->initiator) rc = send_neg(ss, out, on);
+    else {
+      mp_writer w;
+      mp_writer_init(&w);
+      mp_write_array(&w, 2);
+      mp_write_uint(&w, MSG_NEG);
+      mp_write_bin(&w, out, on);
+      rc = send_msg(ss, &w, 0);
+    }
+  }
+  neg_msg_free(out);
+  return rc;
+}
+
+static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
+  uint32_t n, len;
+  uint64_t last = 0;
+  const uint8_t *wire;
+  if (cnt != 3 || mp_read_array(r, &n, 1u << 20)) return r->err ? r->err : STEK_EMALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    if (mp_read_bin(r, &wire, &len, 0, STEK_MAX_CHANGE_BYTES)) return r->err;
+    int rc = stek_ingest(ss->s, wire, len);
+    if (rc < 0) return rc;
+    ss->stats.ops_received++;
+  }
+  if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
+  if (last && ss->initiator) {
+    if (ss->wants_outstanding == 0) return STEK_EMALFORMED; /* an answer to nothing */
+    ss->wants_outstanding--;
+  }
+  return 0;
+}
+
+static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
+  uint32_t n, len;
+  const uint8_t *id;
+  if (ss->initiator || cnt != 2 || mp_read_array(r, &n, WANT_BATCH))
+    return r->err ? r->err : STEK_EMALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    if (mp_read_bin(r, &id, &len, 32, 0)) return r->err;
+    int rc = idq_push(&ss->wants, id);
+    if (rc) return rc;
+  }
+  if (mp_read_end(r)) return r->err;
+  if (ss->n_batches == ss->cap_batches) {
+    size_t cap = ss->cap_batches ? ss->cap_batches * 2 : 16;
+    size_t *b = realloc(ss->batches, cap * sizeof *b);
+    if (!b) return STEK_ENOMEM;
+    ss->batches = b;
+    ss->cap_batches = cap;
+  }
+  ss->batches[ss->n_batches++] = n;
+  ss->stats.ops_total += n;
+  return 0;
+}
+
+static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
+  mp_reader r;
+  uint32_t cnt, len;
+  uint64_t type;
+  const uint8_t *b;
+  mp_reader_init(&r, p, n);
+  if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &type)) return r.err;
+  if (ss->got_done) return STEK_EMALFORMED; /* nothing may follow DONE */
+  switch (type) {
+    case MSG_NEG:
+      if (cnt != 2 || mp_read_bin(&r, &b, &len, 0, (uint32_t)ss->max_frame) || mp_read_end(&r))
+        return r.err ? r.err : STEK_EMALFORMED;
+      return on_neg(ss, b, len);
+    case MSG_OPS: return on_ops(ss, &r, cnt);
+    case MSG_WANT: return on_want(ss, &r, cnt);
+    case MSG_DONE:
+      if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
+      ss->got_done = 1;
+      return 0;
+    case MSG_ERR: {
+      int64_t code;
+      const char *msg;
+      if (cnt != 3 || mp_read_int(&r, &code) || mp_read_str(&r, &msg, &len, 256))
+        return STEK_EMALFORMED;
+      return STEK_ERROR; /* the peer gave up; its reason is its own */
+    }
+    default:
+      return STEK_EMALFORMED;
+  }
+}
+
+static int on_frame(sess *ss, const uint8_t *p, size_t n) {
+  if (!ss->keyed) return handshake_input(ss, p, n);
+  if (!ss->got_header) {
+    if (n != STREAM_HEADER) return STEK_EMALFORMED;
+    ss->got_header = 1;
+    return stream_accept_header(&ss->st, p);
+  }
+  if (n < STREAM_OVERHEAD) return STEK_ETRUNCATED;
+  uint8_t *plain = malloc(n - STREAM_OVERHEAD + 1);
+  size_t pn;
+  int final;
+  if (!plain) return STEK_ENOMEM;
+  int rc = stream_open(&ss->st, p, n, plain, n - STREAM_OVERHEAD + 1, &pn, &final);
+  if (!rc) rc = on_message(ss, plain, pn, final);
+  free(plain);
+  return rc;
+}
+
+/* ---- producing output lazily ---- */
+
+struct ops_ctx {
+  mp_writer *w;
+};
+
+static int append_wire(void *ctx, const uint8_t *b, size_t len) {
+  mp_write_bin(((struct ops_ctx *)ctx)->w, b, len);
+  return 0;
+}
+
+/* One OPS message from a queue of ids, up to the frame budget (and, for a
+ * server, never past the end of the current WANT batch). */
+static int send_ops(sess *ss, idq *q, size_t limit, int last_if_empty) {
+  mp_writer list, w;
+  uint32_t n = 0;
+  size_t budget = ss->max_frame - 1024 < OPS_BUDGET ? ss->max_frame - 1024 : OPS_BUDGET;
+  struct ops_ctx c = {&list};
+  mp_writer_init(&list);
+  while (idq_peek(q) && n < limit) {
+    size_t before = list.buf.size;
+    int rc = store_change_get(ss->s->st, ss->sp, idq_peek(q), append_wire, &c);
+    if (rc == STEK_ENOTFOUND) {
+      idq_pop(q); /* asked for something we no longer have: skip */
+      limit--;
+      continue;
+    }
+    if (rc) {
+      mp_writer_free(&list);
+      return sess_fail(ss, rc, "reading the store");
+    }
+    if (list.buf.size > budget && n > 0) {
+      list.buf.size = before; /* does not fit: next message */
+      break;
+    }
+    idq_pop(q);
+    n++;
+    ss->stats.ops_sent++;
+  }
+  size_t taken = n;
+  mp_writer_init(&w);
+  mp_write_array(&w, 3);
+  mp_write_uint(&w, MSG_OPS);
+  mp_write_array(&w, n);
+  mp_write_raw(&w, list.buf.data, list.buf.size);
+  int last = last_if_empty && taken >= limit;
+  mp_write_uint(&w, (uint64_t)last);
+  mp_writer_free(&list);
+  if (!ss->initiator && ss->n_batches) {
+    ss->batches[0] -= taken <= ss->batches[0] ? taken : ss->batches[0];
+  }
+  return send_msg(ss, &w, 0);
+}
+
+/* Server: answer the oldest WANT batch, one OPS at a time. */
+static int pump_server(sess *ss) {
+  while (ss->n_batches && ss->out.len - ss->out.off < OUTPUT_LOW) {
+    size_t want = ss->batches[0];
+    int rc = send_ops(ss, &ss->wants, want, 1);
+    if (rc) return rc;
+    if (ss->batches[0] == 0) {
+      memmove(ss->batches, ss->batches + 1, (ss->n_batches - 1) * sizeof *ss->batches);
+      ss->n_batches--;
+    }
+  }
+  if (ss->got_done && !ss->n_batches && !ss->sent_done) {
+    mp_writer w;
+    mp_writer_init(&w);
+    mp_write_array(&w, 1);
+    mp_write_uint(&w, MSG_DONE);
+    ss->sent_done = 1;
+    return send_msg(ss, &w, 1);
+  }
+  return 0;
+}
+
+/* Client: push what the server lacks, ask for what we lack, finish. */
+static int pump_client(sess *ss) {
+  while (ss->haves.len && ss->out.len - ss->out.off < OUTPUT_LOW) {
+    int rc = send_ops(ss, &ss->haves, (size_t)-1, 0);
+    if (rc) return rc;
+  }
+  while (ss->needs.len) {
+    mp_writer w;
+    uint32_t n = ss->needs.len < WANT_BATCH ? (uint32_t)ss->needs.len : WANT_BATCH;
+    mp_writer_init(&w);
+    mp_write_array(&w, 2);
+    mp_write_uint(&w, MSG_WANT);
+    mp_write_array(&w, n);
+    for (uint32_t i = 0; i < n; i++) {
+      mp_write_bin(&w, idq_peek(&ss->needs), 32);
+      idq_pop(&ss->needs);
+    }
+    ss->wants_outstanding++;
+    if (ss->neg_done && !ss->late_want) {
+      ss->late_want = 1; /* this answer is one more wait */
+      ss->stats.round_trips++;
+    }
+    int rc = send_msg(ss, &w, 0);
+    if (rc) return rc;
+  }
+  if (ss->neg_done && !ss->haves.len && !ss->wants_outstanding && !ss->sent_done) {
+    mp_writer w;
+    mp_writer_init(&w);
+    mp_write_array(&w, 1);
+    mp_write_uint(&w, MSG_DONE);
+    ss->sent_done = 1;
+    return send_msg(ss, &w, 1);
+  }
+  return 0;
+}
+
+static int pump(sess *ss) {
+  if (ss->state != SESS_RUNNING || !ss->keyed || !ss->got_header) return 0;
+  return ss->initiator ? pump_client(ss) : pump_server(ss);
+}
+
+static void update_state(sess *ss) {
+  if (ss->state == SESS_RUNNING && ss->sent_done && ss->got_done &&
+      ss->out.len == ss->out.off)
+    ss->state = SESS_DONE;
+}
+
+/* ---- the interface ---- */
+
+int sess_new(sess **out, stek *s, int initiator) {
+  int rc = stek__need_store(s);
+  *out = NULL;
+  if (rc) return rc;
+  if (initiator && (rc = stek__need_space(s))) return rc;
+  sess *ss = calloc(1, sizeof *ss);
+  if (!ss) return STEK_ENOMEM;
+  ss->s = s;
+  ss->initiator = initiator;
+  ss->max_frame = SESS_MAX_FRAME;
+  if (initiator) {
+    ss->sp = s->sp;
+    rc = hs_init(ss, ss->sp);
+    if (!rc) rc = write_hs(ss, NULL, 0);
+    ss->stats.round_trips = 1; /* the handshake */
+  }
+  if (rc) {
+    sess_free(ss);
+    return stek__fail(s, rc, "sync: cannot start: %s", stek_strerror(rc));
+  }
+  *out = ss;
+  return 0;
+}
+
+void sess_free(sess *ss) {
+  if (!ss) return;
+  noise_wipe(&ss->hs);
+  stream_wipe(&ss->st);
+  free(ss->in.p);
+  free(ss->out.p);
+  free(ss->items);
+  free(ss->haves.ids);
+  free(ss->needs.ids);
+  free(ss->wants.ids);
+  free(ss->batches);
+  free(ss);
+}
+
+/* Length of the bin frame at p (header + payload), 0 if incomplete, or a
+ * negative code. */
+static long frame_size(const uint8_t *p, size_t n, size_t max, size_t *hdr) {
+  if (n < 1) return 0;
+  size_t h, len;
+  if (p[0] == 0xc4) h = 2;
+  else if (p[0] == 0xc5) h = 3;
+  else if (p[0] == 0xc6) h = 5;
+  else return STEK_EMALFORMED;
+  if (n < h) return 0;
+  len = h == 2 ? p[1] : h == 3 ? ((size_t)p[1] << 8 | p[2])
+                               : ((size_t)p[1] << 24 | (size_t)p[2] << 16 |
+                                  (size_t)p[3] << 8 | p[4]);
+  if ((h == 3 && len < 0x100) || (h == 5 && len < 0x10000)) return STEK_EMALFORMED;
+  if (len > max) return STEK_ETOOBIG;
+  *hdr = h;
+  return n >= h + len ? (long)(h + len) : 0;
+}
+
+int sess_input(sess *ss, const uint8_t *in, size_t len) {
+  if (ss->state == SESS_FAILED) return ss->err;
+  ss->stats.bytes_received += len;
+  /* Keep what arrived; the frame header's length is checked against the
+   * limit as soon as it is complete, before any more is kept for it. */
+  if (buf_reserve(&ss->in, len)) return sess_fail(ss, STEK_ENOMEM, "receiving");
+  memcpy(ss->in.p + ss->in.len, in, len);
+  ss->in.len += len;
+  for (;;) {
+    size_t hdr = 0;
+    long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off,
+                           ss->max_frame + STREAM_OVERHEAD, &hdr);
+    if (need < 0) return sess_fail(ss, (int)need, "bad frame");
+    if (need == 0) break;
+    int rc = on_frame(ss, ss->in.p + ss->in.off + hdr, (size_t)need - hdr);
+    ss->in.off += (size_t)need;
+    if (rc) return sess_fail(ss, rc, "peer data");
+    if ((rc = pump(ss))) return rc;
+  }
+  if (ss->in.off == ss->in.len) ss->in.off = ss->in.len = 0;
+  update_state(ss);
+  return ss->state == SESS_FAILED ? ss->err : 0;
+}
+
+int sess_output(sess *ss, const uint8_t **out, size_t *len) {
+  if (ss->state == SESS_FAILED) {
+    *out = NULL;
+    *len = 0;
+    return ss->err;
+  }
+  int rc = pump(ss);
+  *out = ss->out.p + ss->out.off;
+  *len = ss->out.len - ss->out.off;
+  return rc;
+}
+
+void sess_consumed(sess *ss, size_t n) {
+  if (n > ss->out.len - ss->out.off) n = ss->out.len - ss->out.off;
+  ss->out.off += n;
+  ss->stats.bytes_sent += n;
+  if (ss->out.off == ss->out.len) ss->out.off = ss->out.len = 0;
+  update_state(ss);
+}
+
+int sess_state(const sess *ss) { return ss->state; }
+int sess_error(const sess *ss) { return ss->err; }
+void sess_stats(const sess *ss, stek_sync_stats *st) { *st = ss->stats; }
+
+int sess_peer(const sess *ss, uint8_t id[STEK_DEVICE_ID_BYTES]) {
+  if (!ss->has_peer) return STEK_ESTATE;
+  memcpy(id, ss->peer, 32);
+  return 0;
+}

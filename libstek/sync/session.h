@@ -1,0 +1,59 @@
+/*
+ * sync/session -- one sync session between two devices of a space, as a
+ * state machine: bytes in, bytes out.  No sockets: net/ feeds it from TCP,
+ * tests and the simulator feed it from memory (docs/PROTOCOL.md §Session).
+ *
+ *   handshake   Noise_XXpsk0 keyed by the space capability (crypto/noise)
+ *   transport   crypto_secretstream each way (crypto/stream)
+ *   messages    HELLO, NEG (Negentropy V1), OPS, WANT, DONE, ERR
+ *
+ * Every change received is ingested (and committed) as it arrives, so a
+ * session cut at any byte loses nothing already received, and the next
+ * session sends only what is still missing.  Outgoing changes are produced
+ * lazily as the output drains, so memory stays bounded whatever the peer
+ * asks for.
+ *
+ * Must never: trust a length before checking it, buffer more than one frame
+ * of input, or store anything from a peer that did not complete the
+ * handshake.
+ */
+#ifndef STEK_SYNC_SESSION_H
+#define STEK_SYNC_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stek.h"
+
+#define SESS_RUNNING 0
+#define SESS_DONE 1
+#define SESS_FAILED 2
+
+/* Frames: a msgpack bin each, at most this many bytes of payload. */
+#define SESS_MAX_FRAME ((size_t)(STEK_MAX_CHANGE_BYTES + 64 * 1024))
+
+typedef struct sess sess;
+
+/* A session on s's current space (initiator) or on whichever held space the
+ * initiator's first message proves (responder). */
+int sess_new(sess **out, stek *s, int initiator);
+void sess_free(sess *ss);
+
+/* Bytes received from the peer, any split.  0, or a negative code after
+ * which the session has failed (its message in stek_errmsg()). */
+int sess_input(sess *ss, const uint8_t *in, size_t len);
+/* Bytes to send now (*len may be 0); mark n of them sent with
+ * sess_consumed().  0 or a negative code (the session failed). */
+int sess_output(sess *ss, const uint8_t **out, size_t *len);
+void sess_consumed(sess *ss, size_t n);
+/* SESS_RUNNING, SESS_DONE (both sides said DONE and all output is out) or
+ * SESS_FAILED. */
+int sess_state(const sess *ss);
+/* The error that failed the session (0 if none). */
+int sess_error(const sess *ss);
+/* Counters so far. */
+void sess_stats(const sess *ss, stek_sync_stats *st);
+/* The peer's device id, once authenticated; 0 or STEK_ESTATE. */
+int sess_peer(const sess *ss, uint8_t id[STEK_DEVICE_ID_BYTES]);
+
+#endif
