@@ -66,6 +66,9 @@ int stek__record_load(stek *s, const char *type, const uint8_t *id, stek_record 
  * element by element to a set instead of replacing a value. */
 int stek__put_fields(stek *s, const char *type, const uint8_t *id,
                      const stek_field *fields, size_t n, const char *set_field);
+/* Seal space sp's id, name and key to device (stek_space_share()). */
+int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_BYTES],
+                      uint8_t **out, size_t *len);
 /* The configured wall clock. */
 int64_t stek__now_ms(const stek *s);
 

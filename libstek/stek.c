@@ -188,7 +188,7 @@ int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]) {
   if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   int rc = store_space_find(s->st, id, &sp);
   if (rc == STEK_ENOSPACE) return stek__fail(s, rc, "this store holds no such space");
-  if (!rc) rc = store_space_name(s->st, sp, s->space_name, sizeof s->space_name);
+  if (!rc) rc = store_space_info(s->st, sp, NULL, s->space_name, sizeof s->space_name);
   if (rc) return stek__store_fail(s, rc);
   s->sp = sp;
   memcpy(s->space_id, id, STEK_ID_BYTES);
@@ -205,19 +205,27 @@ int stek__need_space(stek *s) {
 
 int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
                      uint8_t **out, size_t *len) {
-  uint8_t key[CR_SPACE_KEY];
   int rc = stek__need_space(s);
   if (rc) return rc;
+  return stek__space_share(s, s->sp, device, out, len);
+}
+
+int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_BYTES],
+                      uint8_t **out, size_t *len) {
+  uint8_t key[CR_SPACE_KEY], space_id[STEK_ID_BYTES];
+  char space_name[256];
+  int rc;
   if (!device || !out || !len) return STEK_EINVAL;
   *out = NULL;
-  rc = store_space_key(s->st, s->sp, key);
+  rc = store_space_key(s->st, sp, key);
+  if (!rc) rc = store_space_info(s->st, sp, space_id, space_name, sizeof space_name);
   if (rc) return stek__store_fail(s, rc);
   mp_writer in, w;
   mp_writer_init(&in);
   mp_write_array(&in, 4);
   mp_write_uint(&in, SPACE_SHARE_FORMAT);
-  mp_write_bin(&in, s->space_id, STEK_ID_BYTES);
-  mp_write_str(&in, s->space_name, strlen(s->space_name));
+  mp_write_bin(&in, space_id, STEK_ID_BYTES);
+  mp_write_str(&in, space_name, strlen(space_name));
   mp_write_bin(&in, key, sizeof key);
   cr_wipe(key, sizeof key);
   size_t clen = in.buf.size + CR_SEAL_OVERHEAD;

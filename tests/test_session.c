@@ -1,6 +1,9 @@
 /* sync/session: two state machines over an in-memory pipe. */
+#include "sync/invite.h"
 #include "sync/session.h"
 #include "test.h"
+
+static const uint8_t *join_psk; /* run(): the client joins by invitation */
 
 static test_dir dir;
 
@@ -39,7 +42,7 @@ static int put_n(stek *s, const char *tag, int n) {
 static int run(stek *client, stek *server, size_t cut, size_t flip, stek_sync_stats *cs,
                int *server_err) {
   sess *c, *sv;
-  int rc = sess_new(&c, client, 1);
+  int rc = join_psk ? sess_new_join(&c, client, join_psk) : sess_new(&c, client, 1);
   if (rc) return rc;
   if ((rc = sess_new(&sv, server, 0))) return rc;
   size_t from_server = 0;
@@ -186,11 +189,82 @@ static void test_cut_sync_resumes_with_only_what_is_missing(void) {
   test_dir_remove(&dir);
 }
 
+static test_clock clk = {1767225600000};
+
+static stek *open_clocked(const char *name) {
+  char path[600];
+  stek_config cfg;
+  stek *s;
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &clk;
+  test_dir_file(&dir, name, path, sizeof path);
+  if (stek_open(&s, path, &cfg) != STEK_OK) exit(2);
+  return s;
+}
+
+static void test_invitation_joins_once_and_expires(void) {
+  test_dir_make(&dir);
+  stek *a = open_clocked("a"), *b = open_clocked("b"), *c = open_clocked("c");
+  uint8_t space[16], psk[32], got[16];
+  char token[STEK_INVITE_BYTES], lower[STEK_INVITE_BYTES];
+  size_t n;
+  const char *name;
+  CHECK_OK(stek_space_create(a, "Bezemheide", space));
+  CHECK_OK(put_n(a, "a", 5));
+  CHECK_OK(stek_invite_create(a, 60000, token));
+  CHECK(strlen(token) == STEK_INVITE_BYTES - 1 && strncmp(token, "STEK-", 5) == 0);
+  for (size_t i = 0; i < sizeof token; i++)
+    lower[i] = (char)((token[i] >= 'A' && token[i] <= 'Z') ? token[i] + 32 : token[i]);
+  CHECK_OK(invite_token_psk(lower, psk)); /* typed in lower case: fine */
+  join_psk = psk;
+  int rc = run(b, a, 0, 0, NULL, NULL);
+  join_psk = NULL;
+  CHECK_OK(rc);
+  CHECK_OK(stek_space_count(b, &n));
+  CHECK(n == 1);
+  CHECK_OK(stek_space_get(b, 0, got, &name));
+  CHECK(memcmp(got, space, 16) == 0 && strcmp(name, "Bezemheide") == 0);
+  CHECK_OK(run(b, a, 0, 0, NULL, NULL)); /* b is a member now: it syncs */
+  CHECK(same_hash(a, b));
+
+  join_psk = psk; /* the same token again: refused */
+  rc = run(c, a, 0, 0, NULL, NULL);
+  join_psk = NULL;
+  CHECK(rc != 0);
+  CHECK_OK(stek_space_count(c, &n));
+  CHECK(n == 0);
+
+  CHECK_OK(stek_invite_create(a, 60000, token)); /* expires unused */
+  CHECK_OK(invite_token_psk(token, psk));
+  clk.now_ms += 60001;
+  join_psk = psk;
+  rc = run(c, a, 0, 0, NULL, NULL);
+  join_psk = NULL;
+  CHECK(rc != 0);
+
+  CHECK_OK(invite_token_psk("STEK-0000-0000-0000-0000-0000-0000-00", psk)); /* a guess */
+  join_psk = psk;
+  rc = run(c, a, 0, 0, NULL, NULL);
+  join_psk = NULL;
+  CHECK(rc != 0);
+  CHECK_OK(stek_space_count(c, &n));
+  CHECK(n == 0);
+  CHECK_RC(invite_token_psk("STEK-1234", psk), STEK_EINVAL);
+  CHECK_RC(invite_token_psk("STEK-UUUU-0000-0000-0000-0000-0000-00", psk), STEK_EINVAL);
+  CHECK_RC(stek_invite_create(a, 0, token), STEK_EINVAL);
+  stek_close(a);
+  stek_close(b);
+  stek_close(c);
+  test_dir_remove(&dir);
+}
+
 int main(void) {
   RUN(test_two_devices_converge);
   RUN(test_three_nodes_converge_through_the_middle);
   RUN(test_peer_of_another_space_is_refused);
   RUN(test_tampered_frame_drops_the_session);
   RUN(test_cut_sync_resumes_with_only_what_is_missing);
+  RUN(test_invitation_joins_once_and_expires);
   return test_report();
 }

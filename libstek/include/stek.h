@@ -77,6 +77,10 @@ STEK_API int stek_version_number(void);
 #define STEK_ESIGNATURE (-13) /* signature does not verify */
 #define STEK_EFUTURE (-14)    /* timestamp too far ahead of this clock */
 #define STEK_EVERSION (-15)   /* unknown format version */
+/* Sync over the network (stek_sync(), stek_server_start()): */
+#define STEK_ETIMEDOUT (-16)  /* the peer went quiet for longer than allowed */
+#define STEK_ECANCELED (-17)  /* cancelled by the caller */
+#define STEK_ENET (-18)       /* cannot resolve, connect, bind, or the connection broke */
 
 /* A static, human-readable description of a result code. */
 STEK_API const char *stek_strerror(int code);
@@ -299,6 +303,200 @@ typedef struct stek_sync_stats {
   uint64_t bytes_sent, bytes_received;
   uint64_t round_trips;
 } stek_sync_stats;
+
+/*
+ * A cancellation flag for stek_sync().  stek_cancel_trigger() may be called
+ * from any thread, from a progress callback or from a signal handler (it is
+ * one atomic store); the sync it is attached to notices within about 20 ms
+ * (at once when triggered from its own progress callback) and fails with
+ * STEK_ECANCELED.  A triggered flag stays set: a sync started with it fails
+ * at once.  Free it only after every sync using it has returned.
+ */
+typedef struct stek_cancel stek_cancel;
+STEK_API int stek_cancel_new(stek_cancel **out);
+STEK_API void stek_cancel_trigger(stek_cancel *c);
+STEK_API int stek_cancel_triggered(const stek_cancel *c);
+STEK_API void stek_cancel_free(stek_cancel *c);
+
+/* Progress: called on the thread running stek_sync(), whenever ops or
+ * bytes have moved, with the counters so far.  It must not call into the
+ * stek handle being synced (it may trigger a cancel). */
+typedef void (*stek_progress_cb)(void *ctx, const stek_sync_stats *stats);
+
+typedef struct stek_sync_options {
+  /* Fail with STEK_ETIMEDOUT when nothing at all (connecting included) has
+   * happened on the connection for this long.  Default 30 000 ms. */
+  int timeout_ms;
+  stek_progress_cb progress; /* may be NULL */
+  void *progress_ctx;
+  stek_cancel *cancel; /* may be NULL */
+} stek_sync_options;
+
+/* Fill *opt with the defaults.  Always call before setting fields. */
+STEK_API void stek_sync_options_init(stek_sync_options *opt);
+
+/*
+ * Sync the current space of s once with a device serving it at host:port
+ * (a numeric IPv4 or IPv6 address, or a name to resolve), over TCP, and
+ * return when done: STEK_OK once both sides hold the same changes, or
+ * STEK_ETIMEDOUT, STEK_ECANCELED, STEK_ENET (no connection, or it broke;
+ * also a peer that closes during the handshake, as a server does for a
+ * device of another space), or the session's own failure (bad peer data:
+ * STEK_EMALFORMED and the like); the detail is in stek_errmsg(s).  Every
+ * change received is committed as it arrives, so a sync that fails midway
+ * loses nothing and the next one sends only what is still missing.
+ * opt may be NULL for the defaults; stats (may be NULL) receives the
+ * counters, also after a failure.
+ *
+ * Thread rules: blocks the calling thread, which runs its own event loop;
+ * s is used only on that thread and only during the call.  Distinct
+ * handles may sync from distinct threads at once.
+ */
+STEK_API int stek_sync(stek *s, const char *host, int port,
+                       const stek_sync_options *opt, stek_sync_stats *stats);
+
+/*
+ * A sync server: a thread of its own serving the spaces held by the store
+ * at store_path to any number of devices at once (up to
+ * STEK_SERVER_MAX_PEERS; more are closed at once), each connection its own
+ * session, each closed after STEK_SERVER_IDLE_MS without traffic.  It opens
+ * its own handle on the store (cfg may be NULL), so the application may go
+ * on using its own handles on the same file meanwhile.
+ *
+ * bind_addr is a numeric IPv4 or IPv6 address (NULL: "127.0.0.1"); port 0
+ * takes any free port (see stek_server_port()).  As stek_open(), *out
+ * receives a handle even when the start fails (except on STEK_ENOMEM), so
+ * that stek_server_errmsg() can tell why; release it with
+ * stek_server_stop() either way.
+ *
+ * Thread rules: the functions below may be called from any one thread at a
+ * time (not from a signal handler); stek_server_stop() wakes the server's
+ * thread, closes every connection, joins the thread and frees the server.
+ */
+#define STEK_SERVER_MAX_PEERS 64
+#define STEK_SERVER_IDLE_MS 30000
+typedef struct stek_server stek_server;
+STEK_API int stek_server_start(stek_server **out, const char *store_path,
+                               const stek_config *cfg, const char *bind_addr,
+                               int port);
+/* The port the server listens on (0 if it failed to start). */
+STEK_API int stek_server_port(const stek_server *srv);
+/* The detail of the start failure ("" after success; never NULL). */
+STEK_API const char *stek_server_errmsg(const stek_server *srv);
+/* Sessions served so far that ended DONE, and that failed. */
+STEK_API void stek_server_counts(const stek_server *srv, uint64_t *done,
+                                 uint64_t *failed);
+/* Stop and free the server; NULL is a no-op. */
+STEK_API void stek_server_stop(stek_server *srv);
+
+/* ---- Discovery ----------------------------------------------------------- */
+
+/*
+ * LAN discovery: a device announces, by UDP beacons, that it serves sync for
+ * its spaces; devices of the same space recognise the beacons, anyone else
+ * sees random bytes.  A beacon carries a tag keyed by the space's secret
+ * and the current 10-minute window, salted afresh each time: it names no
+ * space or device, and two beacons cannot be linked (docs/PROTOCOL.md,
+ * "Discovery beacon").
+ *
+ * By default beacons go to both UDP broadcast 255.255.255.255 (the local
+ * link; SO_BROADCAST) and the administratively scoped multicast group
+ * 239.255.47.115 (TTL 1), on port 47115; a listener binds 0.0.0.0:47115
+ * (SO_REUSEADDR, so several listeners share it) and joins the group.  Tests
+ * and special setups give an address and port of their own instead.
+ */
+
+#define STEK_DISCOVERY_PORT 47115
+#define STEK_DISCOVERY_BROADCAST "255.255.255.255"
+#define STEK_DISCOVERY_GROUP "239.255.47.115"
+#define STEK_DISCOVERY_PERIOD_MS 2000
+
+/* A device found: a space this store holds, and where its sync is served
+ * (the beacon's sender address and the TCP port the beacon names). */
+typedef struct stek_peer {
+  uint8_t space[STEK_ID_BYTES];
+  char host[46]; /* numeric IPv4 or IPv6 address, NUL-terminated */
+  uint16_t port;
+} stek_peer;
+
+/* Called once per distinct (space, host, port) found in one discovery run.
+ * A non-zero return stops the run, and stek_discover() returns it. */
+typedef int (*stek_peer_cb)(void *ctx, const stek_peer *peer);
+
+typedef struct stek_discover_options {
+  /* How long to listen, in ms; default 5000. */
+  int64_t timeout_ms;
+  /* Where to listen: a numeric IPv4 or IPv6 address, or NULL for 0.0.0.0
+   * with the multicast group joined (only then is the group joined). */
+  const char *address;
+  /* UDP port to listen on; default STEK_DISCOVERY_PORT. */
+  uint16_t port;
+} stek_discover_options;
+
+/* Fill *opt with the defaults; always call before setting fields. */
+STEK_API void stek_discover_options_init(stek_discover_options *opt);
+
+/* Listen for beacons of the spaces s holds, for opt->timeout_ms (opt NULL:
+ * the defaults), calling cb for each device found.  Blocks the calling
+ * thread, on a libuv loop of its own; s is busy for the whole call (the
+ * same thread rules as any call on s: cb must not call into s).  Returns
+ * STEK_OK at the timeout, cb's non-zero return if it stopped the run,
+ * STEK_ENOSPACE if s holds no space, STEK_EIO if the port cannot be bound
+ * (the reason in stek_errmsg()).  A device that announces hears its own
+ * beacons too: a beacon names no device. */
+STEK_API int stek_discover(stek *s, const stek_discover_options *opt,
+                           stek_peer_cb cb, void *ctx);
+
+typedef struct stek_announce_options {
+  /* The TCP port where this device serves sync, carried in the beacons. */
+  uint16_t serve_port;
+  /* Time between two rounds of beacons, in ms; default
+   * STEK_DISCOVERY_PERIOD_MS, at least 10.  The first round goes at once. */
+  int64_t period_ms;
+  /* Where to send: a numeric IPv4 or IPv6 address, or NULL for both the
+   * broadcast address and the multicast group above. */
+  const char *address;
+  /* UDP port to send to; default STEK_DISCOVERY_PORT. */
+  uint16_t port;
+} stek_announce_options;
+
+/* Fill *opt with the defaults; always call before setting fields. */
+STEK_API void stek_announce_options_init(stek_announce_options *opt);
+
+typedef struct stek_announcer stek_announcer;
+
+/* Start announcing the spaces of the store at store_path (cfg: as for
+ * stek_open(); NULL for the defaults): one beacon per space held -- read
+ * afresh each round, so a space joined meanwhile is announced too -- every
+ * period.  The announcer opens its own handle on the store and runs on a
+ * thread of its own until stek_announcer_stop(); the caller's handles are
+ * not touched, and the calls on one announcer must come from one thread at
+ * a time.  As with stek_open(), *out receives a handle even when the start
+ * fails (except on STEK_ENOMEM, where it is NULL), for
+ * stek_announcer_errmsg(); stop it either way.  STEK_EIO if the socket
+ * cannot be set up. */
+STEK_API int stek_announcer_start(stek_announcer **out, const char *store_path,
+                                  const stek_config *cfg,
+                                  const stek_announce_options *opt);
+
+/* Stop announcing: wake the announcer's loop, wait for its thread to end,
+ * close its store handle and free it.  NULL is a no-op. */
+STEK_API void stek_announcer_stop(stek_announcer *a);
+
+/* Why the start failed (never NULL; "" if it did not). */
+STEK_API const char *stek_announcer_errmsg(const stek_announcer *a);
+
+/* ---- Invitations --------------------------------------------------------- */
+
+/* "STEK-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XX" and a NUL. */
+#define STEK_INVITE_BYTES 38
+#define STEK_INVITE_MAX_TTL_MS (30LL * 24 * 3600 * 1000)
+
+/* Create a one-time invitation to the current space, valid for ttl_ms.
+ * Give the token to the new device (typed, or as a QR code); it joins with
+ * stek_invite_accept() through this store while it serves.  The token
+ * works once, and not after it expires. */
+STEK_API int stek_invite_create(stek *s, int64_t ttl_ms, char token[STEK_INVITE_BYTES]);
 
 /* ---- Typed records ----------------------------------------------------- */
 

@@ -49,6 +49,10 @@ static const char *const schema_sql =
     /* Full-text index of directory entries: a derived view of the live
      * records, rebuilt per record whenever a change touches it.  fts_docs
      * gives each indexed record a stable rowid. */
+    /* Pending invitations: the capability a joiner proves, until used or
+     * expired. */
+    "CREATE TABLE IF NOT EXISTS invites(psk BLOB PRIMARY KEY, sp INTEGER NOT"
+    " NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fts_docs(doc INTEGER PRIMARY KEY, sp INTEGER"
     " NOT NULL, type TEXT NOT NULL, rid BLOB NOT NULL, UNIQUE(sp, type, rid));"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(org, service, category,"
@@ -318,14 +322,17 @@ int store_space_find(store *st, const uint8_t id[16], int64_t *sp) {
   return rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
 }
 
-int store_space_name(store *st, int64_t sp, char *name, size_t cap) {
+int store_space_info(store *st, int64_t sp, uint8_t id[16], char *name, size_t cap) {
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "SELECT name FROM spaces WHERE sp=?1", -1, &s,
+  if (sqlite3_prepare_v2(st->db, "SELECT id, name FROM spaces WHERE sp=?1", -1, &s,
                          NULL) != SQLITE_OK)
     return db_fail(st, "store");
   sqlite3_bind_int64(s, 1, sp);
   int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) snprintf(name, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 16) {
+    if (id) memcpy(id, sqlite3_column_blob(s, 0), 16);
+    if (name) snprintf(name, cap, "%s", (const char *)sqlite3_column_text(s, 1));
+  }
   sqlite3_finalize(s);
   if (rc == SQLITE_ROW) return 0;
   return rc == SQLITE_DONE ? STEK_ENOSPACE : db_fail(st, "store");
@@ -1006,6 +1013,49 @@ int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb
     rc = cb(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
   else
     rc = rc == SQLITE_DONE ? STEK_ENOTFOUND : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* ---- invitations ---- */
+
+int store_invite_add(store *st, int64_t sp, const uint8_t psk[32], int64_t expires) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO invites VALUES(?1, ?2, ?3, 0)", -1, &s,
+                         NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_blob(s, 1, psk, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, sp);
+  sqlite3_bind_int64(s, 3, expires);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_invite_each(store *st, int64_t now, store_invite_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT psk, sp FROM invites WHERE NOT used AND"
+                         " expires > ?1", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, now);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(s, 0) == 32)
+      stop = cb(ctx, sqlite3_column_blob(s, 0), sqlite3_column_int64(s, 1));
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
+}
+
+int store_invite_use(store *st, const uint8_t psk[32], int64_t now) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "UPDATE invites SET used=1 WHERE psk=?1 AND NOT"
+                         " used AND expires > ?2", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_blob(s, 1, psk, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  if (!rc && sqlite3_changes(st->db) != 1) rc = STEK_ENOTFOUND;
   sqlite3_finalize(s);
   return rc;
 }

@@ -59,7 +59,8 @@ int store_space_at(store *st, size_t i, uint8_t id[16], char *name, size_t cap);
 /* Local handle of space id: STEK_ENOSPACE if not held. */
 int store_space_find(store *st, const uint8_t id[16], int64_t *sp);
 int store_space_key(store *st, int64_t sp, uint8_t key[CR_SPACE_KEY]);
-int store_space_name(store *st, int64_t sp, char *name, size_t cap);
+/* The id and name of space sp (either may be NULL). */
+int store_space_info(store *st, int64_t sp, uint8_t id[16], char *name, size_t cap);
 
 /* STEK_DUPLICATE if held, STEK_OK if not. */
 int store_change_has(store *st, int64_t sp, const uint8_t id[32]);
@@ -75,6 +76,14 @@ int store_items(store *st, int64_t sp, neg_item **out, size_t *n);
 /* Call cb with the wire bytes of one change, or STEK_ENOTFOUND. */
 int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb cb,
                      void *ctx);
+
+/* Invitations: a one-time capability (psk) to join space sp until expires
+ * (ms).  store_invite_use() marks it used, or STEK_ENOTFOUND if it is
+ * used, expired or unknown. */
+int store_invite_add(store *st, int64_t sp, const uint8_t psk[32], int64_t expires);
+typedef int (*store_invite_cb)(void *ctx, const uint8_t *psk, int64_t sp);
+int store_invite_each(store *st, int64_t now, store_invite_cb cb, void *ctx);
+int store_invite_use(store *st, const uint8_t psk[32], int64_t now);
 
 /* Merge one op written at version v into the materialized state. */
 int store_apply(store *st, int64_t sp, const op *o, const version *v);

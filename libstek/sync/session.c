@@ -25,6 +25,7 @@
 #define MSG_WANT 3
 #define MSG_DONE 4
 #define MSG_ERR 5
+#define MSG_SHARE 6 /* joining by invitation: the space, sealed to the joiner */
 #define WANT_BATCH 1024       /* ids in one WANT */
 #define OUTPUT_LOW (64 * 1024) /* produce more output below this */
 /* OPS messages stay small so that a cut connection has committed most of
@@ -63,6 +64,8 @@ struct sess {
   stek_sync_stats stats;
   uint8_t peer[32];
   int has_peer;
+  int join;               /* a session that admits a device by invitation */
+  uint8_t invite_psk[32]; /* that invitation's capability */
 };
 
 /* ---- small containers ---- */
@@ -184,18 +187,26 @@ static int read_hs_payload(sess *ss, const uint8_t *p, size_t n) {
   return 0;
 }
 
-static int hs_init(sess *ss, int64_t sp) {
-  uint8_t key[32], psk[32], pk[32], xsk[32], xpk[32];
+/* Start the handshake with capability psk. */
+static int hs_init_psk(sess *ss, const uint8_t psk[32]) {
+  uint8_t pk[32], xsk[32], xpk[32];
   const uint8_t *sk;
   store_device(ss->s->st, pk, &sk);
-  int rc = store_space_key(ss->s->st, sp, key);
-  if (!rc) rc = cr_x25519_from_sign_sk(xsk, sk);
+  int rc = cr_x25519_from_sign_sk(xsk, sk);
   if (!rc) rc = cr_x25519_from_sign_pk(xpk, pk);
-  space_psk(psk, key);
   if (!rc) rc = noise_init(&ss->hs, ss->initiator, psk, xsk, xpk, pk);
+  cr_wipe(xsk, sizeof xsk);
+  return rc;
+}
+
+/* Start the handshake with the capability of space sp. */
+static int hs_init(sess *ss, int64_t sp) {
+  uint8_t key[32], psk[32];
+  int rc = store_space_key(ss->s->st, sp, key);
+  space_psk(psk, key);
+  if (!rc) rc = hs_init_psk(ss, psk);
   cr_wipe(key, sizeof key);
   cr_wipe(psk, sizeof psk);
-  cr_wipe(xsk, sizeof xsk);
   return rc;
 }
 
@@ -240,8 +251,38 @@ static int send_neg(sess *ss, const uint8_t *m, size_t n) {
   return send_msg(ss, &w, 0);
 }
 
-/* Responder: the first message names no space; find the held space whose
- * capability key opens it. */
+/* Responder: the reply to a first message that opened. */
+static int responder_reply(sess *ss) {
+  uint8_t out[16];
+  size_t on;
+  int rc = hs_payload(out, &on);
+  return rc ? rc : write_hs(ss, out, on);
+}
+
+struct invite_try {
+  sess *ss;
+  const uint8_t *p;
+  size_t n;
+};
+
+static int try_invite(void *ctx, const uint8_t *psk, int64_t sp) {
+  struct invite_try *t = ctx;
+  uint8_t payload[64];
+  size_t plen;
+  int rc = hs_init_psk(t->ss, psk);
+  if (rc) return rc;
+  if (noise_read_message(&t->ss->hs, t->p, t->n, payload, sizeof payload, &plen) == 0) {
+    t->ss->sp = sp;
+    t->ss->join = 1;
+    memcpy(t->ss->invite_psk, psk, 32);
+    return 1;
+  }
+  noise_wipe(&t->ss->hs);
+  return 0;
+}
+
+/* Responder: the first message names no space; find the held space (or
+ * pending invitation) whose capability key opens it. */
 static int responder_first(sess *ss, const uint8_t *p, size_t n) {
   size_t count = 0;
   uint8_t id[16], payload[64];
@@ -256,15 +297,33 @@ static int responder_first(sess *ss, const uint8_t *p, size_t n) {
     if (rc) break;
     if (noise_read_message(&ss->hs, p, n, payload, sizeof payload, &plen) == 0) {
       ss->sp = sp;
-      uint8_t out[16];
-      size_t on;
-      rc = hs_payload(out, &on);
-      if (!rc) rc = write_hs(ss, out, on);
-      return rc;
+      return responder_reply(ss);
     }
     noise_wipe(&ss->hs);
   }
-  return rc ? rc : STEK_ESIGNATURE; /* a stranger: no held space fits */
+  if (rc) return rc;
+  struct invite_try t = {ss, p, n};
+  rc = store_invite_each(ss->s->st, stek__now_ms(ss->s), try_invite, &t);
+  if (rc == 1) return responder_reply(ss);
+  return rc ? rc : STEK_ESIGNATURE; /* a stranger: nothing held fits */
+}
+
+/* Responder, invitation session: spend the invitation, send the space. */
+static int send_share(sess *ss) {
+  uint8_t *share = NULL;
+  size_t len = 0;
+  int rc = store_invite_use(ss->s->st, ss->invite_psk, stek__now_ms(ss->s));
+  if (rc == STEK_ENOTFOUND) return STEK_ESTATE; /* used meanwhile, or expired */
+  if (!rc) rc = stek__space_share(ss->s, ss->sp, ss->peer, &share, &len);
+  if (rc) return rc;
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_array(&w, 2);
+  mp_write_uint(&w, MSG_SHARE);
+  mp_write_bin(&w, share, len);
+  free(share);
+  ss->sent_done = ss->got_done = 1;
+  return send_msg(ss, &w, 1);
 }
 
 static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
@@ -280,6 +339,7 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
     if (!rc) rc = write_hs(ss, out, on);
   }
   if (!rc) rc = start_stream(ss);
+  if (!rc && ss->join) return ss->initiator ? 0 : send_share(ss);
   if (!rc) rc = load_items(ss);
   if (!rc && ss->initiator) {
     uint8_t *m;
@@ -392,6 +452,15 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
       if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
       ss->got_done = 1;
       return 0;
+    case MSG_SHARE: {
+      if (!ss->join || !ss->initiator || cnt != 2 || !final ||
+          mp_read_bin(&r, &b, &len, 0, 4096) || mp_read_end(&r))
+        return STEK_EMALFORMED;
+      int rc = stek_space_accept(ss->s, b, len);
+      if (rc < 0) return rc;
+      ss->sent_done = ss->got_done = 1;
+      return 0;
+    }
     case MSG_ERR: {
       int64_t code;
       const char *msg;
@@ -535,7 +604,7 @@ static int pump_client(sess *ss) {
 }
 
 static int pump(sess *ss) {
-  if (ss->state != SESS_RUNNING || !ss->keyed || !ss->got_header) return 0;
+  if (ss->state != SESS_RUNNING || !ss->keyed || !ss->got_header || ss->join) return 0;
   return ss->initiator ? pump_client(ss) : pump_server(ss);
 }
 
@@ -571,10 +640,33 @@ int sess_new(sess **out, stek *s, int initiator) {
   return 0;
 }
 
+int sess_new_join(sess **out, stek *s, const uint8_t psk[32]) {
+  int rc = stek__need_store(s);
+  *out = NULL;
+  if (rc) return rc;
+  sess *ss = calloc(1, sizeof *ss);
+  if (!ss) return STEK_ENOMEM;
+  ss->s = s;
+  ss->initiator = 1;
+  ss->join = 1;
+  ss->max_frame = SESS_MAX_FRAME;
+  memcpy(ss->invite_psk, psk, 32);
+  rc = hs_init_psk(ss, psk);
+  if (!rc) rc = write_hs(ss, NULL, 0);
+  ss->stats.round_trips = 1;
+  if (rc) {
+    sess_free(ss);
+    return stek__fail(s, rc, "invite: cannot start: %s", stek_strerror(rc));
+  }
+  *out = ss;
+  return 0;
+}
+
 void sess_free(sess *ss) {
   if (!ss) return;
   noise_wipe(&ss->hs);
   stream_wipe(&ss->st);
+  cr_wipe(ss->invite_psk, sizeof ss->invite_psk);
   free(ss->in.p);
   free(ss->out.p);
   free(ss->items);

@@ -37,6 +37,10 @@ typedef struct sess sess;
 /* A session on s's current space (initiator) or on whichever held space the
  * initiator's first message proves (responder). */
 int sess_new(sess **out, stek *s, int initiator);
+/* An initiator session that joins a space by invitation: psk is the
+ * invitation's capability (sync/invite.h).  It ends when the responder's
+ * space share has been accepted (the space then is s's current one). */
+int sess_new_join(sess **out, stek *s, const uint8_t psk[32]);
 void sess_free(sess *ss);
 
 /* Bytes received from the peer, any split.  0, or a negative code after
