@@ -4,9 +4,12 @@
 # Builds three device stores (A, B, C) in a temporary folder (removed on
 # exit).  A creates the space "STEK Bezemheide" and seals it to B and C (each
 # share opens only with the receiving device's key; no secret is ever
-# written in the clear).  Each device then edits while offline, including a
-# concurrent edit of the same field on A and B, and the devices pass change
-# files around a ring until their state hashes agree.
+# written in the clear).  Each device then edits while offline: directory
+# entries (with a concurrent edit of the same field on A and B), schedule
+# entries and a cancelled date, and anonymous signals.  The devices pass
+# change files around a ring; then C shows the week's schedule, B searches
+# the social map, A prints the k-anonymous signal report, and the state
+# hashes of all three are compared.
 #
 # Exits 0 and prints "converged: yes" when all three hashes are equal,
 # exits 1 otherwise.
@@ -15,6 +18,7 @@ set -euo pipefail
 STEK=${1:?usage: demo.sh STEK_BIN}
 work=$(mktemp -d "${TMPDIR:-/tmp}/stek-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+site="Kantine Bezemheide"
 
 # st DEVICE ARGS...: run stek on one device's store.
 st() {
@@ -36,6 +40,22 @@ hashes() {
   done
 }
 
+# signal DEVICE THEME TEXT: a visitor's signal at the site; prints nothing.
+signal() {
+  st "$1" signal record --json "{\"theme\":\"$2\",\"site\":\"$site\",\"text\":\"$3\"}" >/dev/null
+}
+
+# Occurrence JSON Lines as a table: weekday, date, hours, UTC offset, title.
+table() {
+  cut -d'"' -f8,12,16 | awk -F'"' '{
+    split("Sun Mon Tue Wed Thu Fri Sat", day, " ")
+    y = substr($1, 1, 4) + 0; m = substr($1, 6, 2) + 0; d = substr($1, 9, 2) + 0
+    if (m < 3) { y--; m += 12 }  # Zeller: 0 = Saturday
+    w = (d + int(13 * (m + 1) / 5) + y + int(y / 4) - int(y / 100) + int(y / 400)) % 7
+    printf "  %s %s  %s-%s  (UTC%s)  %s\n", day[(w + 6) % 7 + 1], substr($1, 1, 10),
+      substr($1, 12, 5), substr($2, 12, 5), substr($1, 20), $3 }'
+}
+
 echo "== Three devices, one space"
 for dev in A B C; do st "$dev" init; done
 space=$(st A init --space "STEK Bezemheide")
@@ -45,37 +65,55 @@ for dev in B C; do
 done
 echo "  A created space $space and shared it with B and C"
 
-echo "== A adds the Budgethulp entry; B and C receive it"
-budget=$(st A record put directory --json '{
-  "org": "CAW", "service": "Budgethulp", "category": "debt",
+echo "== A adds the Budgethulp entry and a weekly activity; B and C receive them"
+budget=$(st A directory put --json '{
+  "org": "CAW", "service": "Budgethulp en schuldbemiddeling", "category": "debt",
   "summary.nl": "Hulp bij schulden en geldzorgen. Gratis en vertrouwelijk.",
   "languages": ["nl", "en", "ar"], "phone": "088-123 45 67"}')
+koffie=$(st A schedule put --json '{
+  "title": "Koffie & Formulieren", "site": "'"$site"'", "start": "2026-03-02T09:30",
+  "minutes": 120, "rrule": "FREQ=WEEKLY;BYDAY=MO,WE", "orgs": ["CAW", "OCMW"], "cost": 0}')
 send A B >/dev/null
 send A C >/dev/null
-echo "  directory/$budget on all three"
+echo "  directory/$budget and schedule/$koffie on all three"
 
 echo "== Offline edits"
-st A record put directory --id "$budget" --json \
+st A directory put --id "$budget" --json \
   '{"summary.nl": "Hulp bij schulden. Inloop dinsdag 9-12 uur, zonder afspraak."}' >/dev/null
 echo "  A: Budgethulp summary -> inloop op dinsdag"
-st B record put directory --id "$budget" --json \
+st B directory put --id "$budget" --json \
   '{"summary.nl": "Hulp bij schulden. Inloop donderdag 13-16 uur in De Brink."}' >/dev/null
 echo "  B: Budgethulp summary -> inloop op donderdag (same field, concurrently)"
-st A record put directory --json '{
+st A directory put --json '{
   "org": "Juridisch Loket", "service": "Gratis juridisch advies",
   "category": "legal", "summary.nl": "Vragen over huur, werk, uitkering of schulden.",
   "phone": "0800-8020", "languages": ["nl", "en"]}' >/dev/null
 echo "  A: new directory entry Juridisch Loket"
-st B record put schedule --json '{
-  "title": "Inloopspreekuur Budgethulp", "site": "Buurthuis De Brink",
-  "start": "2026-03-05T13:30:00", "tz": "Europe/Amsterdam", "minutes": 180,
-  "rrule": "FREQ=WEEKLY;BYDAY=TH", "orgs": ["CAW"], "cost": "gratis"}' >/dev/null
-echo "  B: new schedule entry Inloopspreekuur (weekly, Thursday)"
-st C record put directory --json '{
+st C directory put --json '{
   "org": "Humanitas", "service": "Thuisadministratie", "category": "debt",
   "summary.nl": "Een vrijwilliger helpt thuis met post, rekeningen en formulieren.",
   "languages": ["nl", "tr"]}' >/dev/null
 echo "  C: new directory entry Humanitas Thuisadministratie"
+st B schedule put --json '{
+  "title": "Inloopspreekuur Budgethulp", "site": "'"$site"'",
+  "start": "2026-03-05T13:30", "minutes": 180,
+  "rrule": "FREQ=WEEKLY;BYDAY=TH", "orgs": ["CAW"], "cost": "gratis"}' >/dev/null
+echo "  B: new schedule entry Inloopspreekuur (weekly, Thursday)"
+st C schedule put --json '{
+  "title": "Buurtontbijt", "site": "'"$site"'", "start": "2026-01-25T10:00",
+  "minutes": 90, "rrule": "FREQ=MONTHLY;BYDAY=-1SU"}' >/dev/null
+echo "  C: new schedule entry Buurtontbijt (last Sunday of the month)"
+st C schedule cancel "$koffie" 2026-03-25
+echo "  C: Koffie & Formulieren cancelled on Wednesday 2026-03-25"
+receipt=$(st A signal record --json '{"theme":"debt","site":"'"$site"'","text":"Aanmaningskosten stapelen op"}')
+signal A debt "Kan de energiefactuur niet afbetalen"
+signal B debt "Incassobureau belt elke dag"
+signal B debt "Schuldbemiddeling: wachtlijst van maanden"
+signal C debt "Afbetalingsplan te hoog voor leefloon"
+signal C debt "Weet niet bij wie ze terecht kan"
+signal B housing "Vocht in sociale woning, geen reactie"
+signal C housing "Huurwaarborg niet op te brengen"
+echo "  A, B, C: 8 anonymous signals (6 debt, 2 housing); a visitor at A got receipt $receipt"
 echo "  state hashes now differ:"
 hashes
 
@@ -86,6 +124,19 @@ for round in 1 2; do
   send C A
 done
 
+echo "== The week of 23 March at $site, on C (DST starts Sunday 29 March)"
+st C schedule occurrences --from 2026-03-23 --to 2026-03-30 --site "$site" | table
+
+echo "== Searching the social map for \"schuld\" on B (best match first)"
+st B directory search "schuld" |
+  sed -E 's/.*"org":"([^"]*)".*"service":"([^"]*)".*/  \1: \2/'
+
+echo "== Signal report on A: counts by month x theme x site, cells under 5 suppressed"
+st A signal report | tr -d '\r' | sed 's/^/  /'
+
+echo "== Budgethulp on C (one summary won on every device: last writer wins)"
+st C directory get "$budget" | sed -E 's/.*"summary.nl":"([^"]*)".*/  \1/'
+
 echo "== After the exchange"
 hashes
 a=$(st A state-hash) b=$(st B state-hash) c=$(st C state-hash)
@@ -95,8 +146,3 @@ else
   echo "converged: no"
   exit 1
 fi
-
-echo "== Budgethulp on C (one summary won on every device: last writer wins)"
-st C record get directory "$budget"
-echo "== All records on C"
-st C record list

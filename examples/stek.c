@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,23 @@ typedef struct cli {
   stek *s;
 } cli;
 
+/* A record type with its own commands ("schedule put", "directory get"):
+ * its name, and the library's checked put for it. */
+typedef int (*typed_put_fn)(stek *s, const uint8_t id[STEK_ID_BYTES],
+                            const stek_field *fields, size_t n);
+typedef struct kind {
+  const char *type;
+  typed_put_fn put;
+} kind;
+
+/* The commands of a group named after a kind ("schedule get ID") act on
+ * that type; "record get TYPE ID" names its type. */
+static const kind kinds[] = {{"schedule", stek_schedule_put},
+                             {"directory", stek_directory_put}};
+
 typedef struct args {
+  const char *name; /* the command's words, for messages */
+  const kind *kind; /* the row's record type; NULL for "record ..." */
   const char *pos[MAX_POS];
   int npos;
   const char *opt[MAX_OPTS]; /* by index in command.opts; NULL if absent */
@@ -331,7 +348,14 @@ static int check_reserved(const json_record *r, const char *type,
   return fields ? 0 : fail(EXIT_INPUT, "the record has no fields");
 }
 
-/* Write every field of r to (type, id), all in one change. */
+/* The TYPE and ID arguments of a record command: fixed by the row for typed
+ * commands ("schedule get ID"), the first positionals for "record ...". */
+static const char *arg_type(const args *a) {
+  return a->kind ? a->kind->type : a->npos ? a->pos[0] : NULL;
+}
+static const char *arg_id(const args *a) { return a->pos[a->kind ? 0 : 1]; }
+
+/* Write every field of r to (type, id) with stek_put(), all in one change. */
 static int put_fields(cli *c, const char *type, const uint8_t *id,
                       const json_record *r) {
   char what[128];
@@ -351,8 +375,23 @@ static int put_fields(cli *c, const char *type, const uint8_t *id,
   return rc ? fail_lib(c, rc, EXIT_FAIL, "record put") : 0;
 }
 
-static int cmd_record_put(cli *c, const args *a) {
-  const char *type = a->pos[0], *id_hex = a->opt[0];
+/* Hand the fields of r to the type's checked put, which writes them in one
+ * change or not at all. */
+static int put_typed(cli *c, const args *a, const uint8_t *id, const json_record *r) {
+  stek_field *f = calloc(r->count, sizeof *f);
+  size_t n = 0;
+  if (!f) return fail(EXIT_FAIL, "out of memory");
+  for (size_t i = 0; i < r->count; i++)
+    if (!is_reserved(r->fields[i].name))
+      f[n++] = (stek_field){r->fields[i].name, r->fields[i].value};
+  int rc = a->kind->put(c->s, id, f, n);
+  free(f);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+/* record put TYPE / schedule put / directory put: [--id ID] [--json J]. */
+static int cmd_put(cli *c, const args *a) {
+  const char *type = arg_type(a), *id_hex = a->opt[0];
   uint8_t id[STEK_ID_BYTES];
   char hex[33];
   json_record *r = NULL;
@@ -362,7 +401,7 @@ static int cmd_record_put(cli *c, const args *a) {
     rc = fail(a->opt[0] ? EXIT_USAGE : EXIT_INPUT,
               "the record id must be 32 hex digits, not '%.40s'", id_hex);
   if (!rc && !id_hex) stek_id_new(id);
-  if (!rc) rc = put_fields(c, type, id, r);
+  if (!rc) rc = a->kind ? put_typed(c, a, id, r) : put_fields(c, type, id, r);
   json_record_free(r);
   if (rc) return rc;
   stek_id_to_hex(id, hex);
@@ -370,18 +409,17 @@ static int cmd_record_put(cli *c, const args *a) {
   return 0;
 }
 
-static int cmd_record_get(cli *c, const args *a) {
-  uint8_t id[STEK_ID_BYTES];
-  stek_record *r = NULL;
-  if (parse_id(a->pos[1], id, "ID")) return EXIT_USAGE;
-  int rc = stek_get(c->s, a->pos[0], id, &r);
+/* Read the live record named by the command's TYPE and ID into *r (NULL
+ * to check only that it exists); 0, or EXIT_* after saying why not. */
+static int load_record(cli *c, const args *a, uint8_t id[STEK_ID_BYTES],
+                       stek_record **r) {
+  stek_record *got = NULL;
+  if (parse_id(arg_id(a), id, "ID")) return EXIT_USAGE;
+  int rc = stek_get(c->s, arg_type(a), id, &got);
   if (rc == STEK_ENOTFOUND) return fail(EXIT_FAIL, "no such record");
-  if (rc) return fail_lib(c, rc, EXIT_INPUT, "record get");
-  char *json = stek_record_json(r);
-  stek_record_free(r);
-  if (!json) return fail(EXIT_FAIL, "out of memory");
-  puts(json);
-  stek_free(json);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name);
+  if (r) *r = got;
+  else stek_record_free(got);
   return 0;
 }
 
@@ -394,21 +432,28 @@ static int print_record(void *ctx, const stek_record *r) {
   return 0;
 }
 
-static int cmd_record_list(cli *c, const args *a) {
-  int rc = stek_list(c->s, a->npos ? a->pos[0] : NULL, print_record, NULL);
-  return rc ? fail_lib(c, rc, EXIT_INPUT, "record list") : 0;
-}
-
-static int cmd_record_delete(cli *c, const args *a) {
+static int cmd_get(cli *c, const args *a) {
   uint8_t id[STEK_ID_BYTES];
   stek_record *r = NULL;
-  if (parse_id(a->pos[1], id, "ID")) return EXIT_USAGE;
-  /* Deleting what this store has never seen is almost always a typo. */
-  int rc = stek_get(c->s, a->pos[0], id, &r);
-  if (rc == STEK_ENOTFOUND) return fail(EXIT_FAIL, "no such record");
+  int rc = load_record(c, a, id, &r);
+  if (rc) return rc;
+  rc = print_record(NULL, r);
   stek_record_free(r);
-  if (!rc) rc = stek_delete(c->s, a->pos[0], id);
-  return rc ? fail_lib(c, rc, EXIT_INPUT, "record delete") : 0;
+  return rc ? fail(EXIT_FAIL, "out of memory") : 0;
+}
+
+static int cmd_list(cli *c, const args *a) {
+  int rc = stek_list(c->s, arg_type(a), print_record, NULL);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+static int cmd_delete(cli *c, const args *a) {
+  uint8_t id[STEK_ID_BYTES];
+  /* Deleting what this store has never seen is almost always a typo. */
+  int rc = load_record(c, a, id, NULL);
+  if (rc) return rc;
+  rc = stek_delete(c->s, arg_type(a), id);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
 }
 
 static int cmd_state_hash(cli *c, const args *a) {
@@ -538,6 +583,289 @@ static int cmd_changes_import(cli *c, const args *a) {
   return 0;
 }
 
+/* ---- schedules ---------------------------------------------------------- */
+
+/* schedule cancel / uncancel ID DATE: add or remove one cancelled date. */
+static int schedule_cancel(cli *c, const args *a, int cancel) {
+  uint8_t id[STEK_ID_BYTES];
+  int rc = load_record(c, a, id, NULL);
+  if (rc) return rc;
+  rc = stek_schedule_cancel(c->s, id, a->pos[1], cancel);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+static int cmd_schedule_cancel(cli *c, const args *a) { return schedule_cancel(c, a, 1); }
+static int cmd_schedule_uncancel(cli *c, const args *a) { return schedule_cancel(c, a, 0); }
+
+static int print_occurrence(void *ctx, const stek_occurrence *o) {
+  char hex[33];
+  (void)ctx;
+  stek_id_to_hex(o->id, hex);
+  printf("{\"id\":\"%s\",\"start\":", hex);
+  json_write_string(stdout, o->start);
+  fputs(",\"end\":", stdout);
+  json_write_string(stdout, o->end);
+  fputs(",\"title\":", stdout);
+  json_write_string(stdout, o->title ? o->title : "");
+  fputs(",\"site\":", stdout);
+  json_write_string(stdout, o->site ? o->site : "");
+  puts("}");
+  return 0;
+}
+
+/* schedule occurrences --from DATE --to DATE [--site NAME] */
+static int cmd_schedule_occurrences(cli *c, const args *a) {
+  int rc = stek_schedule_occurrences(c->s, a->opt[0], a->opt[1], a->opt[2],
+                                     print_occurrence, NULL);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+/* schedule ics [--site NAME]: the VCALENDAR, byte for byte (CRLF lines). */
+static int cmd_schedule_ics(cli *c, const args *a) {
+  char *ics = NULL;
+  int rc = stek_schedule_ics(c->s, a->opt[0], &ics);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name);
+  fputs(ics, stdout);
+  stek_free(ics);
+  return 0;
+}
+
+/* ---- directory search ---------------------------------------------------- */
+
+/* directory search QUERY [--lang LANG] [--category CAT] */
+static int cmd_directory_search(cli *c, const args *a) {
+  int rc = stek_directory_search(c->s, a->pos[0], a->opt[0], a->opt[1],
+                                 print_record, NULL);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+/* ---- anonymous signals --------------------------------------------------- */
+
+/* The theme, site and text of a signal's JSON, into v[0..2].  Nothing else
+ * is taken: the library sets the week, and a signal has no id of the
+ * caller's choosing. */
+static int signal_fields(const json_record *r, const char *v[3]) {
+  static const char *const names[3] = {"theme", "site", "text"};
+  for (size_t i = 0; i < r->count; i++) {
+    const json_field *f = &r->fields[i];
+    int k = 0;
+    while (k < 3 && strcmp(f->name, names[k])) k++;
+    if (!strcmp(f->name, "week"))
+      return fail(EXIT_INPUT, "a signal's \"week\" is set by the library from "
+                              "today's date; leave it out");
+    if (k == 3)
+      return fail(EXIT_INPUT, "a signal has theme, site and text, not \"%.64s\"",
+                  f->name);
+    if (f->value.kind != STEK_VALUE_STR)
+      return fail(EXIT_INPUT, "a signal's \"%s\" must be a string", names[k]);
+    v[k] = f->value.str;
+  }
+  if (!v[0] || !v[1]) return fail(EXIT_INPUT, "a signal needs a theme and a site");
+  if (!v[2]) v[2] = "";
+  return 0;
+}
+
+/* signal record [--json J]: prints the receipt code. */
+static int cmd_signal_record(cli *c, const args *a) {
+  json_record *r = NULL;
+  const char *v[3] = {NULL, NULL, NULL};
+  char receipt[STEK_RECEIPT_BYTES];
+  int rc = read_record(a->opt[0], &r);
+  if (!rc) rc = signal_fields(r, v);
+  if (!rc && (rc = stek_signal_record(c->s, v[0], v[1], v[2], receipt)) != STEK_OK)
+    rc = fail_lib(c, rc, EXIT_INPUT, a->name);
+  json_record_free(r);
+  if (!rc) puts(receipt);
+  return rc;
+}
+
+/* signal withdraw RECEIPT: 4 if it is not a receipt code, 1 if no live
+ * signal has it. */
+static int cmd_signal_withdraw(cli *c, const args *a) {
+  int rc = stek_signal_withdraw(c->s, a->pos[0]);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+static int print_signal(void *ctx, const stek_signal *sg) {
+  char hex[33];
+  (void)ctx;
+  stek_id_to_hex(sg->id, hex);
+  printf("{\"id\":\"%s\",\"week\":", hex);
+  json_write_string(stdout, sg->week);
+  fputs(",\"theme\":", stdout);
+  json_write_string(stdout, sg->theme);
+  fputs(",\"site\":", stdout);
+  json_write_string(stdout, sg->site);
+  fputs(",\"text\":", stdout);
+  json_write_string(stdout, sg->text);
+  puts("}");
+  return 0;
+}
+
+static int cmd_signal_list(cli *c, const args *a) {
+  int rc = stek_signal_list(c->s, print_signal, NULL);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+/* --k N: an integer 1..1000000 (the option's own syntax, so a bad value is a
+ * usage error, like a bad ID). */
+static int parse_k(const char *text, int *k) {
+  char *end;
+  errno = 0;
+  long v = text ? strtol(text, &end, 10) : STEK_REPORT_DEFAULT_K;
+  if (text && (errno || end == text || *end || v < 1 || v > 1000000))
+    return fail(EXIT_USAGE, "--k must be a whole number of at least 1, not '%.40s'",
+                text);
+  *k = (int)v;
+  return 0;
+}
+
+/* signal report [--k N] [--format csv|svg] */
+static int cmd_signal_report(cli *c, const args *a) {
+  const char *fmt = a->opt[1] ? a->opt[1] : "csv";
+  int k, format = !strcmp(fmt, "csv") ? STEK_REPORT_CSV
+                  : !strcmp(fmt, "svg") ? STEK_REPORT_SVG : 0;
+  char *out = NULL;
+  if (parse_k(a->opt[0], &k)) return EXIT_USAGE;
+  if (!format) return fail(EXIT_USAGE, "--format must be csv or svg, not '%.40s'", fmt);
+  int rc = stek_signal_report(c->s, k, format, &out);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name);
+  fputs(out, stdout);
+  stek_free(out);
+  return 0;
+}
+
+/* ---- discovery ---------------------------------------------------------- */
+
+/* Print a device found, if it serves the space asked for (--space) or any
+ * space when none was. */
+static int print_peer(void *ctx, const stek_peer *p) {
+  const char *want = ctx;
+  char hex[33];
+  stek_id_to_hex(p->space, hex);
+  if (want && strcasecmp(want, hex) != 0) return 0;
+  printf("{\"space\":\"%s\",\"host\":\"%s\",\"port\":%u}\n", hex, p->host,
+         (unsigned)p->port);
+  fflush(stdout); /* a reader sees each device as it is found */
+  return 0;
+}
+
+static int cmd_discover(cli *c, const args *a) {
+  stek_discover_options o;
+  stek_discover_options_init(&o);
+  if (a->opt[0]) {
+    char *end;
+    double sec = strtod(a->opt[0], &end);
+    if (end == a->opt[0] || *end || !(sec >= 0 && sec <= 86400))
+      return fail(EXIT_USAGE, "--timeout must be seconds from 0 to 86400, not '%s'",
+                  a->opt[0]);
+    o.timeout_ms = (int64_t)(sec * 1000);
+  }
+  o.address = a->opt[1]; /* --bind: a numeric address, e.g. 127.0.0.1 in tests */
+  if (a->opt[2]) {
+    char *end;
+    long port = strtol(a->opt[2], &end, 10);
+    if (end == a->opt[2] || *end || port < 1 || port > 65535)
+      return fail(EXIT_USAGE, "--port must be 1 to 65535, not '%s'", a->opt[2]);
+    o.port = (uint16_t)port;
+  }
+  int rc = stek_discover(c->s, &o, print_peer, (void *)c->space_hex);
+  return rc ? fail_lib(c, rc, EXIT_USAGE, a->name) : 0; /* EINVAL: --bind */
+}
+
+/* ---- serving and syncing over TCP -------------------------------------- */
+
+/* --port P: 0..65535 (0: any free port), or 1..65535 when min is 1. */
+static int parse_port(const char *text, long min, int *port) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno || end == text || *end || v < min || v > 65535)
+    return fail(EXIT_USAGE, "port must be %ld to 65535, not '%.40s'", min, text);
+  *port = (int)v;
+  return 0;
+}
+
+/* serve [--port P] [--bind ADDR]: print {"port":P} once listening, then
+ * serve until SIGINT or SIGTERM, and stop cleanly. */
+static int cmd_serve(cli *c, const args *a) {
+  char path[4096];
+  int port = 47110;
+  stek_server *srv;
+  sigset_t stop, old;
+  int sig;
+  if (a->opt[0] && parse_port(a->opt[0], 0, &port)) return EXIT_USAGE;
+  snprintf(path, sizeof path, "%s/stek.db", c->store_dir);
+  stek_close(c->s); /* the server opens its own handle */
+  c->s = NULL;
+  /* SIGINT and SIGTERM are taken with sigwait() below rather than by a
+   * handler, so stopping runs as ordinary code.  Block them before the
+   * server's thread starts (it blocks every signal anyway). */
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop, &old);
+  int rc = stek_server_start(&srv, path, NULL, a->opt[1], port);
+  if (rc) {
+    int code = rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+    fail(code, "%s", stek_server_errmsg(srv));
+    stek_server_stop(srv);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return code;
+  }
+  printf("{\"port\":%d}\n", stek_server_port(srv));
+  fflush(stdout);
+  while (sigwait(&stop, &sig) != 0) {
+  }
+  stek_server_stop(srv);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return 0;
+}
+
+static void sync_progress(void *ctx, const stek_sync_stats *st) {
+  (void)ctx;
+  fprintf(stderr, "\rsync: %llu of %llu ops, %llu bytes",
+          (unsigned long long)(st->ops_sent + st->ops_received),
+          (unsigned long long)st->ops_total,
+          (unsigned long long)(st->bytes_sent + st->bytes_received));
+}
+
+/* sync HOST:PORT [--timeout S]: one sync with a serving peer; a JSON
+ * summary.  HOST may be a name, an IPv4 address or [IPv6]. */
+static int cmd_sync(cli *c, const args *a) {
+  char host[256];
+  const char *arg = a->pos[0], *colon = strrchr(arg, ':');
+  stek_sync_options o;
+  stek_sync_stats st;
+  int port, tty = isatty(STDERR_FILENO);
+  if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof host ||
+      (strchr(arg, ':') != colon && arg[0] != '['))
+    return fail(EXIT_USAGE, "sync needs HOST:PORT (an IPv6 address as [ADDR]:PORT), not '%.80s'",
+                arg);
+  memcpy(host, arg, (size_t)(colon - arg));
+  host[colon - arg] = '\0';
+  if (parse_port(colon + 1, 1, &port)) return EXIT_USAGE;
+  stek_sync_options_init(&o);
+  if (a->opt[0]) {
+    char *end;
+    double sec = strtod(a->opt[0], &end);
+    if (end == a->opt[0] || *end || !(sec > 0 && sec <= 86400))
+      return fail(EXIT_USAGE, "--timeout must be seconds above 0, up to 86400, not '%s'",
+                  a->opt[0]);
+    o.timeout_ms = (int)(sec * 1000) > 0 ? (int)(sec * 1000) : 1;
+  }
+  if (tty) o.progress = sync_progress;
+  int rc = stek_sync(c->s, host, port, &o, &st);
+  if (tty && st.bytes_sent + st.bytes_received > 0) fputc('\n', stderr);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, a->name);
+  printf("{\"ops_sent\":%llu,\"ops_received\":%llu,\"bytes_sent\":%llu,"
+         "\"bytes_received\":%llu,\"round_trips\":%llu}\n",
+         (unsigned long long)st.ops_sent, (unsigned long long)st.ops_received,
+         (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received,
+         (unsigned long long)st.round_trips);
+  return 0;
+}
+
 static int cmd_help(cli *c, const args *a);
 
 /* ---- the command table -------------------------------------------------- */
@@ -554,20 +882,64 @@ static const command commands[] = {
     {"space accept", "FILE", 1, 1, {0}, STORE_OPEN, cmd_space_accept,
      "join the space sealed to this device in FILE"},
     {"record put", "TYPE [--id ID] [--json JSON]", 1, 1, {"--id", "--json"},
-     STORE_OPEN, cmd_record_put,
+     STORE_OPEN, cmd_put,
      "set the fields of a JSON object (--json or stdin); prints the id"},
-    {"record get", "TYPE ID", 2, 2, {0}, STORE_OPEN, cmd_record_get,
+    {"record get", "TYPE ID", 2, 2, {0}, STORE_OPEN, cmd_get,
      "print one record as JSON"},
-    {"record list", "[TYPE]", 0, 1, {0}, STORE_OPEN, cmd_record_list,
+    {"record list", "[TYPE]", 0, 1, {0}, STORE_OPEN, cmd_list,
      "the live records, JSON Lines"},
-    {"record delete", "TYPE ID", 2, 2, {0}, STORE_OPEN, cmd_record_delete,
+    {"record delete", "TYPE ID", 2, 2, {0}, STORE_OPEN, cmd_delete,
      "delete a record"},
+    {"schedule put", "[--id ID] [--json JSON]", 0, 0, {"--id", "--json"},
+     STORE_OPEN, cmd_put, "write a schedule entry (checked); prints the id"},
+    {"schedule get", "ID", 1, 1, {0}, STORE_OPEN, cmd_get,
+     "print one schedule entry as JSON"},
+    {"schedule list", "", 0, 0, {0}, STORE_OPEN, cmd_list,
+     "the schedule entries, JSON Lines"},
+    {"schedule delete", "ID", 1, 1, {0}, STORE_OPEN, cmd_delete,
+     "delete a schedule entry"},
+    {"schedule cancel", "ID DATE", 2, 2, {0}, STORE_OPEN, cmd_schedule_cancel,
+     "cancel the occurrence on DATE (YYYY-MM-DD)"},
+    {"schedule uncancel", "ID DATE", 2, 2, {0}, STORE_OPEN, cmd_schedule_uncancel,
+     "reinstate a cancelled occurrence"},
+    {"schedule occurrences", "--from DATE --to DATE [--site NAME]", 0, 0,
+     {"--from", "--to", "--site"}, STORE_OPEN, cmd_schedule_occurrences,
+     "occurrences starting in [from, to), JSON Lines"},
+    {"schedule ics", "[--site NAME]", 0, 0, {"--site"}, STORE_OPEN, cmd_schedule_ics,
+     "the schedule as an iCalendar (RFC 5545) file"},
+    {"directory put", "[--id ID] [--json JSON]", 0, 0, {"--id", "--json"},
+     STORE_OPEN, cmd_put, "write a directory entry (checked); prints the id"},
+    {"directory get", "ID", 1, 1, {0}, STORE_OPEN, cmd_get,
+     "print one directory entry as JSON"},
+    {"directory list", "", 0, 0, {0}, STORE_OPEN, cmd_list,
+     "the directory entries, JSON Lines"},
+    {"directory delete", "ID", 1, 1, {0}, STORE_OPEN, cmd_delete,
+     "delete a directory entry"},
+    {"directory search", "QUERY [--lang LANG] [--category CAT]", 1, 1,
+     {"--lang", "--category"}, STORE_OPEN, cmd_directory_search,
+     "full-text search, best match first, JSON Lines"},
+    {"signal record", "[--json JSON]", 0, 0, {"--json"}, STORE_OPEN,
+     cmd_signal_record, "record {theme, site, text}; prints a receipt code"},
+    {"signal withdraw", "RECEIPT", 1, 1, {0}, STORE_OPEN, cmd_signal_withdraw,
+     "withdraw the signal of that receipt code"},
+    {"signal list", "", 0, 0, {0}, STORE_OPEN, cmd_signal_list,
+     "the live signals, JSON Lines"},
+    {"signal report", "[--k N] [--format csv|svg]", 0, 0, {"--k", "--format"},
+     STORE_OPEN, cmd_signal_report,
+     "counts by theme x site x month, cells under k (5) suppressed"},
     {"state-hash", "", 0, 0, {0}, STORE_OPEN, cmd_state_hash,
      "the hash of the space's state (equal on converged replicas)"},
     {"changes export", "FILE", 1, 1, {0}, STORE_OPEN, cmd_changes_export,
      "write all changes of the space to FILE"},
     {"changes import", "FILE", 1, 1, {0}, STORE_OPEN, cmd_changes_import,
      "ingest the changes in FILE; prints a JSON summary"},
+    {"serve", "[--port P] [--bind ADDR]", 0, 0, {"--port", "--bind"}, STORE_OPEN,
+     cmd_serve, "serve sync on 127.0.0.1:47110; prints {\"port\":P}; until SIGINT/SIGTERM"},
+    {"sync", "HOST:PORT [--timeout S]", 1, 1, {"--timeout"}, STORE_OPEN, cmd_sync,
+     "sync once with a serving peer; prints a JSON summary"},
+    {"discover", "[--timeout S] [--bind ADDR] [--port P]", 0, 0,
+     {"--timeout", "--bind", "--port"}, STORE_OPEN, cmd_discover,
+     "listen S (5) s for devices serving the spaces held, JSON Lines"},
     {"help", "", 0, 0, {0}, STORE_NONE, cmd_help, "this text"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -581,7 +953,8 @@ static void print_usage(FILE *f) {
     char line[128];
     snprintf(line, sizeof line, "%s%s%s", commands[i].name,
              *commands[i].usage ? " " : "", commands[i].usage);
-    fprintf(f, "  %-44s %s\n", line, commands[i].help);
+    if (strlen(line) > 44) fprintf(f, "  %s\n  %-44s %s\n", line, "", commands[i].help);
+    else fprintf(f, "  %-44s %s\n", line, commands[i].help);
   }
   fputs("\nexit codes: 0 ok, 1 failure, 2 usage, 3 bad credentials, "
         "4 malformed input\n", f);
@@ -598,11 +971,31 @@ static int usage_of(const command *cmd) {
               *cmd->usage ? " " : "", cmd->usage);
 }
 
+/* The kind whose type is cmd's first word, or NULL. */
+static const kind *kind_of(const command *cmd) {
+  size_t n = strcspn(cmd->name, " ");
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strlen(kinds[i].type) == n && !strncmp(cmd->name, kinds[i].type, n))
+      return &kinds[i];
+  return NULL;
+}
+
+/* Is option k required?  The usage says so: an option not in brackets
+ * ("--from DATE --to DATE [--site NAME]"). */
+static int opt_required(const command *cmd, int k) {
+  size_t n = strlen(cmd->opts[k]);
+  for (const char *p = cmd->usage; (p = strstr(p, cmd->opts[k])) != NULL; p += n)
+    if ((p == cmd->usage || p[-1] != '[') && (p[n] == ' ' || !p[n])) return 1;
+  return 0;
+}
+
 /* Fill a from argv by cmd's row: value options (--x V or --x=V) and
  * positionals, anything else is a usage error. */
 static int parse_args(const command *cmd, int argc, char **argv, args *a) {
   int opts_done = 0;
   memset(a, 0, sizeof *a);
+  a->name = cmd->name;
+  a->kind = kind_of(cmd);
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
     if (!opts_done && !strcmp(arg, "--")) {
@@ -623,6 +1016,8 @@ static int parse_args(const command *cmd, int argc, char **argv, args *a) {
     else if (i + 1 < argc) a->opt[k] = argv[++i];
     else return usage_of(cmd);
   }
+  for (int k = 0; k < MAX_OPTS && cmd->opts[k]; k++)
+    if (!a->opt[k] && opt_required(cmd, k)) return usage_of(cmd);
   return a->npos < cmd->min_pos ? usage_of(cmd) : 0;
 }
 

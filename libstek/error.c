@@ -19,6 +19,9 @@ const char *stek_strerror(int code) {
     case STEK_ESIGNATURE: return "signature does not verify";
     case STEK_EFUTURE: return "timestamp too far in the future";
     case STEK_EVERSION: return "unsupported format version";
+    case STEK_ETIMEDOUT: return "timed out";
+    case STEK_ECANCELED: return "cancelled";
+    case STEK_ENET: return "network error";
     default: return "unknown error code";
   }
 }

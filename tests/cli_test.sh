@@ -230,6 +230,239 @@ expect "a bad change after good ones is exit 4" 4
 run $A changes import "$tmp/nonexistent"
 expect "a missing file is a failure" 1
 
+# The typed commands run on two fresh member stores, C and D, so that the
+# record counts above and below stay as they are.
+C="--store $tmp/c"
+D="--store $tmp/d"
+run $C init --space "STEK Zillebeke"
+run $D init
+run $C space share "$(IN= "$STEK" $D device id)" "$tmp/share-d"
+run $D space accept "$tmp/share-d"
+expect "a second space shared between C and D" 0
+
+# exchange FROM TO: FROM's changes into TO.
+exchange() {
+  IN= "$STEK" --store "$tmp/$1" changes export "$tmp/x-$1" >/dev/null
+  IN= "$STEK" --store "$tmp/$2" changes import "$tmp/x-$1" >/dev/null
+}
+
+echo "# directory"
+run $C directory put --json '{"org":"CAW","service":"Budgethulp","category":"debt","summary.nl":"Hulp bij schulden en geldzorgen","languages":["nl","ar"]}'
+expect "directory put" 0
+dir1=$out
+check "directory put prints a 32-hex id" is_hex "$dir1" 32
+IN='{"org":"OCMW","service":"Énergiepremie","category":"energy","summary.fr":"Une prime pour la facture","tags":["premie"]}' run $C directory put
+expect "directory put from stdin" 0
+dir2=$out
+run $C directory put --json '{"org":"X","category":"schulden"}'
+expect "a category outside the vocabulary is malformed input" 4
+check "  ...and the message lists the vocabulary" grep -q "income, housing" <<<"$err"
+run $C directory put --json '{"org":["CAW"]}'
+expect "a directory field of the wrong kind is malformed input" 4
+run $C directory put --id nothex --json '{"org":"CAW"}'
+expect "directory put with a bad --id is a usage error" 2
+run $C directory put --id "$dir1" --json '{"phone":"088-123 45 67"}'
+check "directory put --id updates the entry" test "$out" = "$dir1"
+run $C directory get "$dir1"
+expect "directory get" 0
+check "  ...one JSON line of type directory with every field" \
+  grep -q "^{\"id\":\"$dir1\",\"type\":\"directory\",.*\"phone\":\"088-123 45 67\"" <<<"$out"
+run $C directory put --json "$out"
+check "what directory get prints can be put back" test "$out" = "$dir1"
+run $C record put schedule --json '{"title":"not a directory entry"}'
+rawsched=$out
+run $C directory list
+expect "directory list" 0
+check "  ...lists the directory entries only" lines "$out" 2
+check "  ...as JSON Lines with 32-hex ids" \
+  test "$(grep -cE '^\{"id":"[0-9a-f]{32}","type":"directory",' <<<"$out")" = 2
+run $C directory get "$rawsched"
+expect "directory get of a record of another type is a failure" 1
+run $C directory search schuld
+expect "directory search" 0
+check "  ...finds a word by its prefix" test "$(printf '%s\n' "$out" | grep -o '"id":"[0-9a-f]*"')" = "\"id\":\"$dir1\""
+run $C directory search energie
+check "  ...folds diacritics (energie finds Énergie)" grep -q "\"id\":\"$dir2\"" <<<"$out"
+run $C directory search "hulp" --lang fr
+check "  ...--lang keeps entries in that language" test -z "$out"
+run $C directory search "e" --category energy
+check "  ...--category keeps entries of that category" test "$(grep -c . <<<"$out")" = 1
+run $C directory search "premie" --category premie
+check "  ...or that tag" grep -q "\"id\":\"$dir2\"" <<<"$out"
+run $C directory search " -- "
+expect "a search with no words is malformed input" 4
+run $C directory search
+expect "a search without QUERY is a usage error" 2
+exchange c d
+run $D directory search schuld
+check "the search index follows changes from another device" grep -q "\"id\":\"$dir1\"" <<<"$out"
+run $D directory delete "$dir2"
+expect "directory delete" 0
+run $D directory get "$dir2"
+expect "directory get after delete is a failure" 1
+run $D directory delete "$dir2"
+expect "directory delete again is a failure" 1
+run $D directory search energie
+check "a deleted entry is not found" test -z "$out"
+
+echo "# signals"
+run $C signal record --json '{"theme":"debt","site":"Kantine Bezemheide","text":"Kan de energiefactuur niet betalen"}'
+expect "signal record" 0
+receipt=$out
+check "it prints a receipt code XXXX-XXXX-XXXX" grep -qE '^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$' <<<"$receipt"
+for i in 1 2 3 4; do
+  IN='{"theme":"debt","site":"Kantine Bezemheide","text":"schulden"}' run $D signal record
+done
+expect "signal record from stdin" 0
+run $D signal record --json '{"theme":"housing","site":"Kantine Bezemheide"}'
+expect "a signal without text" 0
+run $C signal record --json '{"theme":"debt","site":"Kantine Bezemheide","week":"2026-W10"}'
+expect "a signal with a week is malformed input" 4
+check "  ...saying the library sets it" grep -q "set by the library" <<<"$err"
+run $C signal record --json '{"theme":"weather","site":"Kantine Bezemheide"}'
+expect "an unknown theme is malformed input" 4
+run $C signal record --json '{"theme":"debt","site":"Kantine Bezemheide","author":"Jan"}'
+expect "an unknown signal field is malformed input" 4
+run $C signal record --json '{"theme":"debt"}'
+expect "a signal without a site is malformed input" 4
+run $C signal record --json '{"theme":"debt","site":""}'
+expect "an empty site is malformed input" 4
+run $C signal record --json '{"theme":"debt","site":"K","text":3}'
+expect "a text that is not a string is malformed input" 4
+run $C signal record --json '{"theme":'
+expect "malformed signal JSON is exit 4" 4
+exchange c d
+exchange d c
+run $C signal list
+expect "signal list" 0
+check "  ...one line per signal, from both devices" lines "$out" 6
+check "  ...each {id, week, theme, site, text}" test "$(grep -cE \
+  '^\{"id":"[0-9a-f]{32}","week":"[0-9]{4}-W[0-9]{2}","theme":"[a-z]+","site":"[^"]+","text":"[^"]*"\}$' <<<"$out")" = 6
+check "  ...and nothing of who wrote them" test -z "$(grep -E 'device|author' <<<"$out")"
+run $C signal report
+expect "signal report" 0
+check "  ...is CSV with CRLF line ends (RFC 4180)" test "$(grep -vc $'\r$' <<<"$out")" = 0
+out=$(tr -d '\r' <<<"$out")
+check "  ...and the header line month,theme,site,signals" \
+  test "$(head -n1 <<<"$out")" = "month,theme,site,signals"
+check "  ...counts a cell of k or more" grep -qE '^[0-9]{4}-[0-9]{2},debt,Kantine Bezemheide,5$' <<<"$out"
+check "  ...and suppresses a cell under k" grep -qE '^[0-9]{4}-[0-9]{2},housing,Kantine Bezemheide,<5$' <<<"$out"
+report_c=$out
+run $D signal report
+check "both devices give the same report" test "$(tr -d '\r' <<<"$out")" = "$report_c"
+run $C signal report --k 1
+check "--k 1 suppresses nothing" grep -q $',housing,Kantine Bezemheide,1\r$' <<<"$out"
+run $C signal report --format svg
+expect "signal report --format svg" 0
+check "  ...starts with <?xml" test "${out:0:5}" = "<?xml"
+check "  ...and is an svg" grep -q "<svg" <<<"$out"
+# --k and --format are the command's own syntax, checked before the store is
+# opened, so a bad value is a usage error (2), like a malformed ID.
+run $C signal report --k 0
+expect "report --k 0 is a usage error" 2
+run $C signal report --k five
+expect "report --k five is a usage error" 2
+run $C signal report --format pdf
+expect "report --format pdf is a usage error" 2
+run $C signal withdraw "not-a-receipt"
+expect "a malformed receipt is malformed input" 4
+run $C signal withdraw "0000-0000-0000"
+expect "a receipt of no signal is a failure" 1
+run $C signal withdraw "$(tr 'A-Z' 'a-z' <<<"$receipt")"
+expect "signal withdraw (case does not matter)" 0
+run $C signal withdraw "$receipt"
+expect "withdrawing again is a failure" 1
+exchange c d
+run $D signal list
+check "a withdrawal reaches the other device" lines "$out" 5
+run $D signal report
+check "  ...and the report there" grep -q $',debt,Kantine Bezemheide,<5\r$' <<<"$out"
+
+echo "# schedules"
+run $C schedule put --json '{"title":"Digipunt","site":"Kantine Bezemheide","start":"2026-03-05T13:30:00","minutes":90,"rrule":"FREQ=WEEKLY;BYDAY=TH","orgs":["CAW","OCMW"],"cost":0}'
+expect "schedule put" 0
+sch1=$out
+check "schedule put prints a 32-hex id" is_hex "$sch1" 32
+IN='{"title":"Kookclub","site":"Buurthuis Mozaiek","start":"2026-03-28T10:00","tz":"Europe/Brussels","minutes":120,"rrule":"FREQ=MONTHLY;BYDAY=-1SA"}' run $C schedule put
+expect "schedule put from stdin" 0
+sch2=$out
+run $C schedule put --json '{"title":"No start","site":"Kantine Bezemheide"}'
+expect "a new entry without a start is malformed input" 4
+run $C schedule put --json '{"title":"T","site":"S","start":"2026-03-05T13:30:00","rrule":"FREQ=HOURLY"}'
+expect "an unsupported rrule is malformed input" 4
+run $C schedule put --json '{"title":"T","site":"S","start":"2026-02-30T13:30:00"}'
+expect "a start that is no date is malformed input" 4
+run $C schedule put --json '{"title":"T","site":"S","start":"2026-03-05T13:30:00","tz":"Mars/Olympus"}'
+expect "an unknown time zone is malformed input" 4
+run $C schedule put --json '{"title":"T","site":"S","start":"2026-03-05T13:30:00","minutes":0}'
+expect "a duration of 0 minutes is malformed input" 4
+run $C schedule get "$sch1"
+expect "schedule get" 0
+check "  ...one JSON line of type schedule" grep -q "^{\"id\":\"$sch1\",\"type\":\"schedule\",.*\"title\":\"Digipunt\"" <<<"$out"
+run $C schedule list
+expect "schedule list" 0
+check "  ...lists the schedule entries only" test "$(grep -c '"type":"schedule"' <<<"$out")" = "$(grep -c . <<<"$out")"
+check "  ...both of them" test "$(grep -cE "\"id\":\"($sch1|$sch2)\"" <<<"$out")" = 2
+run $C schedule occurrences --to 2026-04-01
+expect "occurrences without --from is a usage error" 2
+run $C schedule occurrences --from 2026-03-01
+expect "occurrences without --to is a usage error" 2
+run $C schedule occurrences --from 2026-03-01 --to March
+expect "occurrences with a malformed date is malformed input" 4
+run $C schedule occurrences --from 2026-03-19 --to 2026-04-10 --site "Kantine Bezemheide"
+expect "schedule occurrences" 0
+occ=$out
+check "  ...JSON Lines {id, start, end, title, site}" test "$(grep -cE \
+  '^\{"id":"[0-9a-f]{32}","start":"[-0-9T:+]{25}","end":"[-0-9T:+]{25}","title":".*","site":".*"\}$' <<<"$occ")" = 4
+check "  ...before the DST change in +01:00" grep -q '"start":"2026-03-26T13:30:00+01:00","end":"2026-03-26T15:00:00+01:00"' <<<"$occ"
+check "  ...and after it in +02:00, at the same local time" grep -q '"start":"2026-04-02T13:30:00+02:00"' <<<"$occ"
+check "  ...of that site only" test -z "$(grep Mozaiek <<<"$occ")"
+check "  ...sorted by start" test "$occ" = "$(sort <<<"$occ" | sort -t'"' -k8,8)"
+run $C schedule cancel "$sch1" 2026-03-26
+expect "schedule cancel" 0
+run $C schedule cancel "$sch1" 26/03/2026
+expect "cancel with a malformed date is malformed input" 4
+run $C schedule cancel 0123456789abcdef0123456789abcdef 2026-03-26
+expect "cancel of an unknown entry is a failure" 1
+run $C schedule cancel nothex 2026-03-26
+expect "cancel with a bad id is a usage error" 2
+run $D schedule cancel "$sch1" 2026-04-02
+expect "a cancel of an entry not yet received is a failure" 1
+exchange c d
+run $D schedule cancel "$sch1" 2026-04-02
+expect "a cancel on the other device" 0
+exchange d c
+run $C schedule occurrences --from 2026-03-19 --to 2026-04-10 --site "Kantine Bezemheide"
+check "cancelled dates are left out" lines "$out" 2
+check "  ...cancels made on both devices" test -z "$(grep -E '2026-03-26|2026-04-02' <<<"$out")"
+run $C schedule uncancel "$sch1" 2026-03-26
+expect "schedule uncancel" 0
+run $C schedule occurrences --from 2026-03-19 --to 2026-04-10 --site "Kantine Bezemheide"
+check "  ...brings the date back" grep -q '"start":"2026-03-26T13:30:00+01:00"' <<<"$out"
+run $C schedule occurrences --from 2026-03-01 --to 2026-05-01
+check "without --site every site is listed" grep -q '"title":"Kookclub","site":"Buurthuis Mozaiek"' <<<"$out"
+check "  ...the last Saturday of the month, DST or not" \
+  test "$(grep -o '"start":"[^"]*","end":"[^"]*","title":"Kookclub"' <<<"$out" | cut -d'"' -f4 | tr '\n' ' ')" = \
+  "2026-03-28T10:00:00+01:00 2026-04-25T10:00:00+02:00 "
+run $C schedule ics
+expect "schedule ics" 0
+check "  ...is a VCALENDAR" test "$(head -n1 <<<"$out")" = $'BEGIN:VCALENDAR\r'
+check "  ...with CRLF line ends" test "$(grep -vc $'\r$' <<<"$out")" = 0
+check "  ...and the entry's id as its UID" grep -q "^UID:$sch1" <<<"$out"
+check "  ...and its rule" grep -q "^RRULE:FREQ=WEEKLY;BYDAY=TH" <<<"$out"
+check "  ...and a cancelled date as EXDATE" grep -q "^EXDATE.*20260402" <<<"$out"
+run $C schedule ics --site "Buurthuis Mozaiek"
+check "schedule ics --site keeps to that site" test "$(grep -c '^BEGIN:VEVENT' <<<"$out")" = 1
+run $C schedule delete "$sch2"
+expect "schedule delete" 0
+run $C schedule get "$sch2"
+expect "schedule get after delete is a failure" 1
+run $C schedule occurrences --from 2026-03-01 --to 2026-05-01
+check "a deleted entry has no occurrences" test -z "$(grep Kookclub <<<"$out")"
+exchange c d
+run $D state-hash
+check "C and D converge over all three types" test "$out" = "$(IN= "$STEK" $C state-hash)"
+
 echo "# several spaces"
 run $A init --space "Tweede"
 space2=$out

@@ -90,6 +90,11 @@ void cr_keyed_hash(uint8_t out[CR_HASH], const uint8_t *m, size_t len,
   crypto_generichash(out, CR_HASH, m, len, key, 32);
 }
 
+void cr_keyed_hash128(uint8_t out[CR_TAG128], const uint8_t *m, size_t len,
+                      const uint8_t key[32]) {
+  crypto_generichash(out, CR_TAG128, m, len, key, 32);
+}
+
 int cr_equal(const void *a, const void *b, size_t n) {
   return sodium_memcmp(a, b, n) == 0;
 }

@@ -14,6 +14,8 @@
  *     (crypto/noise), with static keys converted from the devices' Ed25519
  *     keys as for sealing; then one crypto_secretstream_xchacha20poly1305
  *     each way (crypto/stream).
+ *   - LAN discovery beacons: keyed BLAKE2b-128 under a crypto_kdf subkey
+ *     of the space key (sync/beacon).
  *
  * Names carry the prefix cr_ so they never collide with libsodium's own.
  *
@@ -72,6 +74,12 @@ int cr_mac_verify(const uint8_t mac[CR_MAC], const uint8_t *m, size_t len,
 /* Keyed BLAKE2b-256. */
 void cr_keyed_hash(uint8_t out[CR_HASH], const uint8_t *m, size_t len,
                    const uint8_t key[32]);
+/* Keyed BLAKE2b with a 16-byte output (BLAKE2b-128, not a truncation of
+ * BLAKE2b-256: the output length is a parameter of the hash): the tag of a
+ * discovery beacon (sync/beacon). */
+#define CR_TAG128 16
+void cr_keyed_hash128(uint8_t out[CR_TAG128], const uint8_t *m, size_t len,
+                      const uint8_t key[32]);
 /* Constant-time equality of two n-byte strings: 1 if equal. */
 int cr_equal(const void *a, const void *b, size_t n);
 /* A uniformly random integer below bound. */

@@ -586,6 +586,47 @@ STEK_API int stek_directory_search(stek *s, const char *query, const char *lang,
                                    const char *category, stek_record_cb cb,
                                    void *ctx);
 
+/* ---- Bundles ------------------------------------------------------------ */
+
+/*
+ * A bundle is an encrypted, authenticated file of the changes and signals
+ * of one space, to carry on a USB stick or send any way at all (format:
+ * docs/PROTOCOL.md, "Bundle").  It names neither the space nor any device:
+ * only a device holding the space's key can tell which space it is for or
+ * read it, and two bundles of the same changes share no byte an outsider
+ * could link.  Importing is idempotent and order-free: bundles may arrive
+ * in any order, any number of times, and replicas converge.
+ */
+
+/* Write every change and signal of the current space whose timestamp is at
+ * or after since_ms to a bundle at path (since_ms 0: all of them).  A
+ * change's timestamp is its HLC's milliseconds; a signal's, the start
+ * (Monday 00:00 UTC) of its ISO week.  The file is written to "<path>.tmp",
+ * flushed to disk and renamed to path, so a crash never leaves a partial
+ * bundle under the name; an existing file at path is replaced.  *count
+ * (may be NULL) receives the number of changes written.  STEK_ENOSPACE
+ * without a current space, STEK_EINVAL for a negative since_ms, STEK_EIO
+ * if the file cannot be written. */
+STEK_API int stek_bundle_export(stek *s, const char *path, int64_t since_ms,
+                                uint64_t *count);
+
+/* Import the bundle at path, of any space s holds (the current space does
+ * not matter and does not change).  The whole file is first decrypted and
+ * checked to its end -- every frame, and every change's form, space, clock
+ * and signature -- with nothing stored; only then is each change ingested
+ * as by stek_ingest().  *ingested and *duplicates (either may be NULL)
+ * receive the changes stored and the changes already held.  A bad file
+ * stores nothing: STEK_ETRUNCATED if it ends before its final frame,
+ * STEK_ESIGNATURE if a frame does not authenticate (altered, reordered,
+ * or a frame of another bundle) or a change's signature does not verify,
+ * STEK_EMALFORMED if it is not a bundle or its structure is wrong,
+ * STEK_EVERSION for a later format version, STEK_ETOOBIG for a frame over
+ * its limit, STEK_EFUTURE for a change dated too far ahead, STEK_ENOSPACE
+ * if it is a bundle of no space s holds.  STEK_EIO if the file cannot be
+ * read; STEK_ESTATE inside a transaction. */
+STEK_API int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
+                                uint64_t *duplicates);
+
 /* ---- Anonymous signals -------------------------------------------------- */
 
 /*

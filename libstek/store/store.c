@@ -1059,3 +1059,21 @@ int store_invite_use(store *st, const uint8_t psk[32], int64_t now) {
   sqlite3_finalize(s);
   return rc;
 }
+
+/* ---- bundles ---- */
+
+int store_change_each_since(store *st, int64_t sp, uint64_t min_hlc,
+                            store_bytes_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT wire FROM changes WHERE sp=?1 AND hlc>=?2"
+                         " ORDER BY hlc, id", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_int64(s, 2, u2i(min_hlc));
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    stop = cb(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
+}

@@ -135,4 +135,9 @@ int store_fts_refresh(store *st, int64_t sp, const char *type, const uint8_t rid
 int store_fts_search(store *st, int64_t sp, const char *type, const char *match,
                      store_record_cb cb, void *ctx);
 
+/* As store_change_each(), only the changes with hlc >= min_hlc (a signal's
+ * hlc is the start of its week): what a bundle --since carries. */
+int store_change_each_since(store *st, int64_t sp, uint64_t min_hlc,
+                            store_bytes_cb cb, void *ctx);
+
 #endif
