@@ -398,6 +398,48 @@ static void test_hostile_rules_terminate(void) {
   CHECK_RC(rc6, STEK_EINVAL);
 }
 
+/* Random rule text built from real tokens: parses or is refused, never
+ * crashes (ASan watches), and whatever parses formats and re-parses to the
+ * same text. */
+static uint32_t rnd(uint32_t *seed, uint32_t n) {
+  *seed = *seed * 1103515245u + 12345u;
+  return (*seed >> 16) % n;
+}
+
+static void test_random_rule_text_parses_or_is_refused(void) {
+  static const char *const freq[] = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY", "HOURLY", ""};
+  static const char *const name[] = {"INTERVAL", "COUNT",    "UNTIL", "BYDAY", "BYMONTHDAY",
+                                     "BYMONTH",  "BYSETPOS", "WKST",  "FREQ",  "BYHOUR", "X"};
+  static const char *const val[] = {"1",  "2",  "-1", "31", "-31", "12", "0",  "366",
+                                    "MO", "TH", "SU", "2TH", "-1FR", "53MO", "+3WE",
+                                    "20261231", "20261231T120000Z", "99999999", "", "x"};
+  uint32_t seed = 7;
+  int parsed = 0;
+  for (int round = 0; round < 20000; round++) {
+    char text[600];
+    int len = snprintf(text, sizeof text, "%sFREQ=%s", rnd(&seed, 4) ? "" : "rrule:",
+                       freq[rnd(&seed, 6)]);
+    int parts = (int)rnd(&seed, 4);
+    for (int k = 0; k < parts && len < 500; k++) {
+      len += snprintf(text + len, sizeof text - (size_t)len, ";%s=%s", name[rnd(&seed, 11)],
+                      val[rnd(&seed, 20)]);
+      while (rnd(&seed, 3) == 0 && len < 500)
+        len += snprintf(text + len, sizeof text - (size_t)len, ",%s", val[rnd(&seed, 20)]);
+    }
+    rrule r, again;
+    char err[200], out[RRULE_MAX_TEXT], out2[RRULE_MAX_TEXT];
+    int rc = rrule_parse(text, &r, err, sizeof err);
+    CHECK(rc == STEK_OK || (rc == STEK_EINVAL && err[0]));
+    if (rc) continue;
+    parsed++;
+    CHECK_OK(rrule_format(&r, out, sizeof out));
+    CHECK_OK(rrule_parse(out, &again, NULL, 0));
+    CHECK_OK(rrule_format(&again, out2, sizeof out2));
+    CHECK(!strcmp(out, out2));
+  }
+  CHECK(parsed > 1000);
+}
+
 int main(void) {
   RUN(test_parse_errors_say_what_is_wrong);
   RUN(test_format_is_canonical);
@@ -420,5 +462,6 @@ int main(void) {
   RUN(test_wkst_matters_every_other_week);
   RUN(test_the_callback_can_stop_the_expansion);
   RUN(test_hostile_rules_terminate);
+  RUN(test_random_rule_text_parses_or_is_refused);
   return test_report();
 }

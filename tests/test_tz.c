@@ -239,6 +239,20 @@ static void test_random_damage_never_crashes(void) {
   }
 }
 
+/* A version 1 file (32-bit times, no footer): the last type lasts. */
+static void test_a_version_1_file_is_read(void) {
+  static uint8_t buf[65536];
+  size_t n = slurp(TZ_DEFAULT_DIR "/Europe/Brussels", buf, sizeof buf);
+  CHECK(n > 100 && buf[4] >= '2');
+  buf[4] = 0; /* read as version 1: only its first, 32-bit block */
+  tz *z = NULL;
+  CHECK_OK(tz_parse(buf, n, "v1", &z, NULL, 0));
+  CHECK(tz_offset_at(z, utc(2026, 3, 29, 0, 59, 59)) == 3600);
+  CHECK(tz_offset_at(z, utc(2026, 3, 29, 1, 0, 0)) == 7200);
+  CHECK(tz_offset_at(z, utc(2040, 7, 1, 0, 0, 0)) == 3600); /* no rule after 2037 */
+  tz_free(z);
+}
+
 /* A TZif v2 file with no transitions, one type and the given footer. */
 static size_t tzif_with_footer(uint8_t *buf, const char *footer) {
   size_t n = 0;
@@ -385,6 +399,7 @@ int main(void) {
   RUN(test_the_zoneinfo_directory_is_a_parameter);
   RUN(test_a_damaged_file_is_malformed);
   RUN(test_random_damage_never_crashes);
+  RUN(test_a_version_1_file_is_read);
   RUN(test_footer_rules_in_all_three_date_forms);
   RUN(test_two_threads_with_two_zones_do_not_interfere);
   RUN(test_calendar_arithmetic_round_trips);

@@ -176,15 +176,9 @@ static void vevent(out *o, const schedule_entry *e, const char *dtstamp) {
   linef(o, "DURATION:PT%dM", e->minutes);
   if (e->title) text_line(o, "SUMMARY", e->title);
   if (e->site) text_line(o, "LOCATION", e->site);
-  /* RFC 5545 §3.3.10: with a DTSTART in a zone, UNTIL must be in UTC.  A
-   * date (inclusive, local) becomes the last second of that local day. */
-  rrule r = e->rule;
-  if (e->has_rule && (r.until_kind == RRULE_UNTIL_DATE || r.until_kind == RRULE_UNTIL_LOCAL)) {
-    int32_t off;
-    int64_t local = tz_local_seconds(&r.until) + (r.until_kind == RRULE_UNTIL_DATE ? 86399 : 0);
-    tz_local_from_seconds(tz_local_to_utc(e->zone, local, &off), &r.until);
-    r.until_kind = RRULE_UNTIL_UTC;
-  }
+  /* RFC 5545 §3.3.10: with a DTSTART in a zone, UNTIL must be in UTC. */
+  rrule r;
+  if (e->has_rule) rrule_until_to_utc(&e->rule, e->zone, &r);
   if (e->has_rule && rrule_format(&r, rule, sizeof rule) == 0) {
     char l[RRULE_MAX_TEXT + 16];
     snprintf(l, sizeof l, "RRULE:%s", rule);

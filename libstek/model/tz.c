@@ -440,7 +440,7 @@ int64_t tz_local_to_utc(const tz *z, int64_t local_s, int32_t *utoff_s) {
   resolve r = {l, tz_offset_at(z, l - 2 * 86400)};
   each_transition(z, l - 2 * 86400, l + 2 * 86400, resolve_one, &r);
   if (utoff_s) *utoff_s = r.off;
-  return local_s - r.off;
+  return l - r.off;
 }
 
 /* ---- TZif ---- */

@@ -93,6 +93,7 @@ static inline int32_t tz_offset_at(const tz *z, int64_t utc_s) {
  * inside the gap; no zone of ours does that in the years that matter.)
  */
 int64_t tz_local_to_utc(const tz *z, int64_t local_s, int32_t *utoff_s);
+/* (local_s is clamped to years 1..9999 first, so no input overflows.) */
 
 /* The transitions with utc_s in [from_s, to_s), in order: up to cap of them
  * into out (may be NULL if cap is 0), *n = how many there are in all (more
