@@ -431,6 +431,35 @@ static void test_killed_sync_resumes_with_only_what_is_missing(void) {
   test_dir_remove(&dir);
 }
 
+static void test_invitation_over_tcp_joins_once(void) {
+  stek_server *srv;
+  uint8_t space[16];
+  char token[STEK_INVITE_BYTES];
+  size_t n;
+  test_dir_make(&dir);
+  stek *a = open_at("a");
+  CHECK_OK(stek_space_create(a, "Bezemheide", space));
+  CHECK_OK(put_n(a, "a", 10, 0));
+  CHECK_OK(stek_invite_create(a, 600000, token));
+  stek_close(a);
+  CHECK_OK(serve(&srv, "a"));
+  int port = stek_server_port(srv);
+  stek *b = open_at("b"), *c = open_at("c");
+  CHECK_OK(stek_invite_accept(b, token, "127.0.0.1", port, NULL));
+  CHECK_OK(stek_space_count(b, &n));
+  CHECK(n == 1);
+  CHECK_OK(stek_sync(b, "127.0.0.1", port, NULL, NULL));
+  CHECK(stek_invite_accept(c, token, "127.0.0.1", port, NULL) != STEK_OK); /* used */
+  CHECK_OK(stek_space_count(c, &n));
+  CHECK(n == 0);
+  CHECK_RC(stek_invite_accept(c, "not a token", "127.0.0.1", port, NULL), STEK_EINVAL);
+  stek_close(b);
+  stek_close(c);
+  stek_server_stop(srv);
+  CHECK(same_hash("a", "b"));
+  test_dir_remove(&dir);
+}
+
 int main(void) {
   RUN(test_two_stores_converge_over_tcp);
   RUN(test_three_nodes_converge_through_the_middle);
@@ -441,5 +470,6 @@ int main(void) {
   RUN(test_nobody_listening_is_a_network_error);
   RUN(test_sessions_beyond_the_cap_are_refused);
   RUN(test_killed_sync_resumes_with_only_what_is_missing);
+  RUN(test_invitation_over_tcp_joins_once);
   return test_report();
 }

@@ -498,6 +498,13 @@ STEK_API const char *stek_announcer_errmsg(const stek_announcer *a);
  * works once, and not after it expires. */
 STEK_API int stek_invite_create(stek *s, int64_t ttl_ms, char token[STEK_INVITE_BYTES]);
 
+/* Join a space with an invitation token, through the member serving at
+ * host:port (blocking, like stek_sync(); opt may be NULL).  On success the
+ * space is held and current: run stek_sync() to fetch its content. */
+struct stek_sync_options;
+STEK_API int stek_invite_accept(stek *s, const char *token, const char *host, int port,
+                                const struct stek_sync_options *opt);
+
 /* ---- Typed records ----------------------------------------------------- */
 
 /* One named value, for the typed put functions below. */

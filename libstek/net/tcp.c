@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "api.h"
+#include "crypto/crypto.h"
+#include "sync/invite.h"
 
 /* ---- the connection pump ------------------------------------------------ */
 
@@ -371,8 +373,10 @@ static void loop_dispose(uv_loop_t *loop) {
   }
 }
 
-int stek_sync(stek *s, const char *host, int port, const stek_sync_options *opt,
-              stek_sync_stats *stats) {
+/* One client session over TCP: a sync (join_psk NULL) or a join by
+ * invitation (join_psk: the invitation's capability). */
+static int run_client(stek *s, const char *host, int port, const stek_sync_options *opt,
+                      stek_sync_stats *stats, const uint8_t *join_psk) {
   client *cl;
   int rc = stek__need_store(s);
   if (stats) memset(stats, 0, sizeof *stats);
@@ -390,7 +394,8 @@ int stek_sync(stek *s, const char *host, int port, const stek_sync_options *opt,
   cl->conn.owner = cl;
   cl->conn.on_end = client_on_end;
   cl->conn.on_progress = client_on_progress;
-  if ((rc = sess_new(&cl->conn.ss, s, 1))) {
+  rc = join_psk ? sess_new_join(&cl->conn.ss, s, join_psk) : sess_new(&cl->conn.ss, s, 1);
+  if (rc) {
     free(cl);
     return rc;
   }
@@ -447,6 +452,27 @@ int stek_sync(stek *s, const char *host, int port, const stek_sync_options *opt,
   if (rc == STEK_OK) stek__ok(s, 0);
   sess_free(cl->conn.ss);
   free(cl);
+  return rc;
+}
+
+int stek_sync(stek *s, const char *host, int port, const stek_sync_options *opt,
+              stek_sync_stats *stats) {
+  return run_client(s, host, port, opt, stats, NULL);
+}
+
+int stek_invite_accept(stek *s, const char *token, const char *host, int port,
+                       const stek_sync_options *opt) {
+  uint8_t psk[32];
+  int rc = stek__need_store(s);
+  if (rc) return rc;
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
+  if (invite_token_psk(token, psk))
+    return stek__fail(s, STEK_EINVAL, "not an invitation token (STEK-XXXX-...)");
+  rc = run_client(s, host, port, opt, NULL, psk);
+  cr_wipe(psk, sizeof psk);
+  if (rc == STEK_ENET && strstr(stek_errmsg(s), "handshake"))
+    stek__fail(s, rc, "invite: the member at %s:%d did not accept the token (used, expired"
+                      " or unknown)", host, port);
   return rc;
 }
 
