@@ -116,7 +116,8 @@ int stek_open(stek **out, const char *path, const stek_config *cfg) {
   if (!s->cfg.clock) s->cfg.clock = system_clock;
   if (!path) return stek__fail(s, STEK_EINVAL, "no store path given");
   if (cr_setup()) return stek__fail(s, STEK_ERROR, "libsodium failed to initialise");
-  int rc = store_open(&s->st, path, s->err, sizeof s->err);
+  int rc = store_open(&s->st, path, s->cfg.identity_seed, s->err, sizeof s->err);
+  s->cfg.identity_seed = NULL; /* used once, at creation; not kept */
   if (rc) return rc;
   rc = store_space_count(s->st, &n);
   if (rc) return stek__store_fail(s, rc);

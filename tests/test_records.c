@@ -282,6 +282,32 @@ static void test_space_share_gives_id_name_and_keys_to_that_device_only(void) {
   test_dir_remove(&other);
 }
 
+static void test_identity_seed_makes_the_device_key_reproducible(void) {
+  test_dir other;
+  char p1[600], p2[600], p3[600];
+  uint8_t seed[32] = {7}, d1[32], d2[32], d3[32];
+  stek_config cfg;
+  stek *x, *y, *z;
+  stek_config_init(&cfg);
+  cfg.identity_seed = seed;
+  test_dir_make(&other);
+  test_dir_file(&other, "1", p1, sizeof p1);
+  test_dir_file(&other, "2", p2, sizeof p2);
+  test_dir_file(&other, "3", p3, sizeof p3);
+  CHECK_OK(stek_open(&x, p1, &cfg));
+  CHECK_OK(stek_open(&y, p2, &cfg));
+  CHECK_OK(stek_open(&z, p3, NULL));
+  stek_device_id(x, d1);
+  stek_device_id(y, d2);
+  stek_device_id(z, d3);
+  stek_close(x);
+  stek_close(y);
+  stek_close(z);
+  test_dir_remove(&other);
+  CHECK(memcmp(d1, d2, 32) == 0);
+  CHECK(memcmp(d1, d3, 32) != 0);
+}
+
 #define T(fn) do { open_fresh(); RUN(fn); close_fresh(); } while (0)
 
 int main(void) {
@@ -299,5 +325,6 @@ int main(void) {
   T(test_ids_round_trip_through_hex);
   T(test_every_code_has_a_message);
   T(test_space_share_gives_id_name_and_keys_to_that_device_only);
+  T(test_identity_seed_makes_the_device_key_reproducible);
   return test_report();
 }

@@ -112,6 +112,10 @@ typedef struct stek_config {
   /* Where the IANA time zone files (TZif) are.  NULL: $TZDIR, else
    * /usr/share/zoneinfo.  Android apps point this at their own copy. */
   const char *zoneinfo_dir;
+  /* For simulators and tests only: 32 bytes from which the device key pair
+   * is derived when the store is created, so that a run replays exactly.
+   * NULL (always, in an app): a fresh random identity. */
+  const uint8_t *identity_seed;
 } stek_config;
 
 /* Fill *cfg with the defaults.  Always call before setting fields, so code
@@ -630,7 +634,9 @@ STEK_API int stek_bundle_export(stek *s, const char *path, int64_t since_ms,
  * STEK_EVERSION for a later format version, STEK_ETOOBIG for a frame over
  * its limit, STEK_EFUTURE for a change dated too far ahead, STEK_ENOSPACE
  * if it is a bundle of no space s holds.  STEK_EIO if the file cannot be
- * read; STEK_ESTATE inside a transaction. */
+ * read; STEK_ESTATE inside a transaction.  (A wire that passes these checks
+ * but that stek_ingest() still refuses -- a signal dated too far ahead --
+ * stops the import there, keeping what came before, as a sync does.) */
 STEK_API int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
                                 uint64_t *duplicates);
 

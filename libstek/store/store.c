@@ -164,7 +164,7 @@ static int meta_put(store *st, const char *key, const void *v, size_t len) {
 }
 
 /* Create the schema and the device identity, once, atomically. */
-static int init_schema(store *st) {
+static int init_schema(store *st, const uint8_t *seed) {
   int rc = exec(st, "BEGIN IMMEDIATE");
   if (rc) return rc;
   uint8_t ver[1] = {SCHEMA_VERSION};
@@ -180,7 +180,8 @@ static int init_schema(store *st) {
   if (!rc) rc = meta_blob(st, "device_pk", st->pk, CR_SIGN_PK);
   if (!rc) rc = meta_blob(st, "device_sk", st->sk, CR_SIGN_SK);
   if (rc == STEK_ENOTFOUND) {
-    cr_sign_keygen(st->pk, st->sk);
+    if (seed) cr_sign_seed_keygen(st->pk, st->sk, seed);
+    else cr_sign_keygen(st->pk, st->sk);
     rc = meta_put(st, "device_pk", st->pk, CR_SIGN_PK);
     if (!rc) rc = meta_put(st, "device_sk", st->sk, CR_SIGN_SK);
   }
@@ -189,7 +190,8 @@ static int init_schema(store *st) {
   return rc;
 }
 
-int store_open(store **out, const char *path, char *err, size_t errlen) {
+int store_open(store **out, const char *path, const uint8_t *identity_seed, char *err,
+               size_t errlen) {
   store *st = calloc(1, sizeof *st);
   int rc;
   *out = NULL;
@@ -210,7 +212,7 @@ int store_open(store **out, const char *path, char *err, size_t errlen) {
   /* WAL with full sync: a committed change survives a crash or power cut. */
   rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                 " PRAGMA foreign_keys=OFF; PRAGMA trusted_schema=OFF;");
-  if (!rc) rc = init_schema(st);
+  if (!rc) rc = init_schema(st, identity_seed);
   for (int i = 0; !rc && i < Q_COUNT; i++)
     if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                            &st->q[i], NULL) != SQLITE_OK)

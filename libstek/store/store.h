@@ -36,8 +36,10 @@ typedef void (*store_touch_cb)(void *ctx, const char *type, size_t type_len,
                                const uint8_t *rid);
 
 /* Open or create; err receives a message on failure.  The device key pair
- * is created on first open; sk is copied into locked memory. */
-int store_open(store **out, const char *path, char *err, size_t errlen);
+ * is created on first open (from identity_seed if not NULL: simulators);
+ * sk is copied into locked memory. */
+int store_open(store **out, const char *path, const uint8_t *identity_seed, char *err,
+               size_t errlen);
 void store_close(store *st);
 const char *store_errmsg(store *st);
 void store_device(const store *st, uint8_t pk[CR_SIGN_PK],
