@@ -158,6 +158,12 @@ static int open_replica(world *w, int i) {
   stek_config_init(&cfg);
   cfg.clock = test_clock_read;
   cfg.clock_ctx = &w->clk[i];
+  /* Device keys from the seed too, so that ties on equal HLCs (broken by
+   * author) replay exactly. */
+  uint8_t identity[32] = {0};
+  memcpy(identity, &w->seed, sizeof w->seed);
+  identity[31] = (uint8_t)i;
+  cfg.identity_seed = identity;
   w->clk[i].now_ms = w->lockstep ? w->t0 : w->t0 + (int64_t)below(&w->rng, 2 * HOUR) - HOUR;
   snprintf(name, sizeof name, "r%d.db", i);
   test_dir_file(&w->dir, name, path, sizeof path);
