@@ -126,6 +126,7 @@ done
 
 echo "== The week of 23 March at $site, on C (DST starts Sunday 29 March)"
 st C schedule occurrences --from 2026-03-23 --to 2026-03-30 --site "$site" | table
+echo "  (no Koffie & Formulieren on Wednesday 2026-03-25: cancelled on C)"
 
 echo "== Searching the social map for \"schuld\" on B (best match first)"
 st B directory search "schuld" |

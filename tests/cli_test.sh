@@ -230,6 +230,33 @@ expect "a bad change after good ones is exit 4" 4
 run $A changes import "$tmp/nonexistent"
 expect "a missing file is a failure" 1
 
+echo "# bundles"
+run $A bundle export "$tmp/a.bundle"
+expect "bundle export" 0
+check "  ...says how many changes" grep -qE '^\{"exported":[0-9]+\}$' <<<"$out"
+bundled=$(sed -E 's/.*"exported":([0-9]+).*/\1/' <<<"$out")
+check "  ...and leaves no .tmp behind" test ! -e "$tmp/a.bundle.tmp"
+run $B bundle import "$tmp/a.bundle"
+expect "bundle import into a member store" 0
+check "  ...all duplicates after the change files" test "$out" = "{\"ingested\":0,\"duplicates\":$bundled}"
+run $A bundle export "$tmp/none.bundle" --since 2999-01-01
+check "bundle export --since a future date exports nothing" test "$out" = '{"exported":0}'
+run $A bundle export "$tmp/x.bundle" --since yesterday
+expect "a bad --since is a usage error" 2
+head -c 100 "$tmp/a.bundle" >"$tmp/cut.bundle"
+run $B bundle import "$tmp/cut.bundle"
+expect "a truncated bundle is exit 4" 4
+cp "$tmp/a.bundle" "$tmp/flip.bundle"
+printf '\x00' | dd of="$tmp/flip.bundle" bs=1 seek=100 conv=notrunc 2>/dev/null
+run $B bundle import "$tmp/flip.bundle"
+expect "an altered bundle is exit 4" 4
+run $B bundle import "$tmp/all"
+expect "a change file is not a bundle: exit 4" 4
+run --store "$tmp/e" init --space "Elders"
+run --store "$tmp/e" bundle import "$tmp/a.bundle"
+expect "a bundle of a space not held is exit 1" 1
+check "  ...saying so" grep -q "no space this store holds" <<<"$err"
+
 # The typed commands run on two fresh member stores, C and D, so that the
 # record counts above and below stay as they are.
 C="--store $tmp/c"
@@ -417,7 +444,7 @@ check "  ...JSON Lines {id, start, end, title, site}" test "$(grep -cE \
 check "  ...before the DST change in +01:00" grep -q '"start":"2026-03-26T13:30:00+01:00","end":"2026-03-26T15:00:00+01:00"' <<<"$occ"
 check "  ...and after it in +02:00, at the same local time" grep -q '"start":"2026-04-02T13:30:00+02:00"' <<<"$occ"
 check "  ...of that site only" test -z "$(grep Mozaiek <<<"$occ")"
-check "  ...sorted by start" test "$occ" = "$(sort <<<"$occ" | sort -t'"' -k8,8)"
+check "  ...sorted by start" test "$occ" = "$(sort -s -t'"' -k8,8 <<<"$occ")"
 run $C schedule cancel "$sch1" 2026-03-26
 expect "schedule cancel" 0
 run $C schedule cancel "$sch1" 26/03/2026

@@ -230,21 +230,35 @@ static void test_large_export_spans_several_frames(void) {
   uint64_t n, ingested, dups;
   snapshot sa, sb;
   path_of("big.bundle", path);
-  CHECK_OK(write_some(a, 2 * BUNDLE_MAX_WIRES + 10, "many", 0));
+  CHECK_OK(write_some(a, BUNDLE_MAX_WIRES + 3, "many", 0));
   CHECK_OK(stek_bundle_export(a, path, 0, &n));
-  CHECK(n == 2 * BUNDLE_MAX_WIRES + 10);
+  CHECK(n == BUNDLE_MAX_WIRES + 3);
   /* Count the frames: bin headers after the file header. */
-  size_t len, at = BUNDLE_HEADER_BYTES, frames = 0;
+  size_t len, at = BUNDLE_HEADER_BYTES, frames = 0, first_end = 0;
   uint8_t *f = slurp(path, &len);
   CHECK(f);
   while (at < len) {
     size_t hl = f[at] == 0xc4 ? 1 : f[at] == 0xc5 ? 2 : 4, fl = 0;
     for (size_t i = 0; i < hl; i++) fl = fl << 8 | f[at + 1 + i];
     at += 1 + hl + fl;
-    frames++;
+    if (!frames++) first_end = at;
   }
+  CHECK(at == len && frames == 2);
+  /* Cut after a whole frame: the final one is missing. */
+  char cut[600];
+  path_of("cut.bundle", cut);
+  int ok = spill(cut, f, first_end) == 0;
+  int rc1 = stek_bundle_import(b, cut, NULL, NULL);
+  /* Leave the first frame out: the second does not open in its place. */
+  memmove(f + BUNDLE_HEADER_BYTES, f + first_end, len - first_end);
+  ok = ok && spill(cut, f, len - (first_end - BUNDLE_HEADER_BYTES)) == 0;
+  int rc2 = stek_bundle_import(b, cut, NULL, NULL);
   free(f);
-  CHECK(at == len && frames == 3);
+  CHECK(ok);
+  CHECK_RC(rc1, STEK_ETRUNCATED);
+  CHECK_RC(rc2, STEK_ESIGNATURE);
+  CHECK_OK(stek_change_count(b, &ingested));
+  CHECK(ingested == 0);
   CHECK_OK(stek_bundle_import(b, path, &ingested, &dups));
   CHECK(ingested == n && dups == 0);
   CHECK_OK(snap(a, &sa));
@@ -254,14 +268,15 @@ static void test_large_export_spans_several_frames(void) {
 
 /* ---- rejection ---- */
 
-/* A small bundle of a's, and b holding part of it already. */
+/* A small bundle of a's (two changes and a signal), b holding one of the
+ * changes already. */
 static int small_bundle(char path[600], uint8_t **bytes, size_t *len) {
   uint64_t n;
   path_of("small.bundle", path);
-  int rc = write_some(a, 2, "shared", 0);
+  int rc = write_some(a, 1, "shared", 0);
   if (!rc) rc = stek_bundle_export(a, path, 0, &n);
   if (!rc) rc = stek_bundle_import(b, path, NULL, NULL);
-  if (!rc) rc = write_some(a, 2, "new", 1);
+  if (!rc) rc = write_some(a, 1, "new", 1);
   if (!rc) rc = stek_bundle_export(a, path, 0, &n);
   if (!rc && !(*bytes = slurp(path, len))) rc = STEK_EIO;
   return rc;
@@ -289,7 +304,7 @@ static void test_every_truncation_is_refused_with_nothing_stored(void) {
   free(bytes);
   CHECK(ok);
   CHECK_OK(stek_bundle_import(b, path, &ingested, &dups));
-  CHECK(ingested == 3 && dups == 2);
+  CHECK(ingested == 2 && dups == 1);
 }
 
 /* Where each byte of the file lies, and so what flipping it must give. */
@@ -514,18 +529,77 @@ static void test_two_bundles_of_the_same_changes_share_nothing(void) {
 
 /* ---- the format itself ---- */
 
-static void test_header_encoding_is_fixed(void) {
-  uint8_t salt[16], tag[16], ssh[24], out[BUNDLE_HEADER_BYTES], s2[16], t2[16], h2[24];
-  for (int i = 0; i < 16; i++) salt[i] = (uint8_t)(0x80 + i), tag[i] = (uint8_t)(0x90 + i);
+static void unhex(const char *h, uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i++) sscanf(h + 2 * i, "%2hhx", &out[i]);
+}
+
+/* The vector of docs/PROTOCOL.md, "Bundle": keys, header and frame, then
+ * the whole file imported by a store holding a space with that key. */
+static void test_protocol_md_vector(void) {
+  uint8_t sk[32], salt[16], ssh[24], kb[32], tag[16], key[32], head[BUNDLE_HEADER_BYTES];
+  uint8_t want[BUNDLE_HEADER_BYTES], frame[20], out[4];
+  for (int i = 0; i < 32; i++) sk[i] = (uint8_t)i;
+  for (int i = 0; i < 16; i++) salt[i] = (uint8_t)(0x80 + i);
   for (int i = 0; i < 24; i++) ssh[i] = (uint8_t)(0xa0 + i);
-  bundle_header_encode(out, salt, tag, ssh);
-  static const uint8_t start[16] = {0x95, 0xab, 's', 't', 'e', 'k', '-', 'b',
-                                    'u',  'n',  'd', 'l', 'e', 0x01, 0xc4, 0x10};
-  CHECK(!memcmp(out, start, sizeof start));
-  CHECK_OK(bundle_header_decode(out, sizeof out, s2, t2, h2));
+  bundle_key(kb, sk);
+  bundle_tag(tag, kb, salt);
+  bundle_stream_key(key, kb, salt);
+  uint8_t w32[32], w16[16];
+  unhex("78dc4d1c123de71471a95a37aa40b54907abfa940a705bbb2b8d213257fbdf23", w32, 32);
+  CHECK(!memcmp(kb, w32, 32));
+  unhex("045f7ec4058aac09c8c970ca36e40124", w16, 16);
+  CHECK(!memcmp(tag, w16, 16));
+  unhex("77b3bfd3400a0d92a51c4e31fa3e470e0bf5bbf198f29edc48fa90d6c8e8ebe0", w32, 32);
+  CHECK(!memcmp(key, w32, 32));
+  bundle_header_encode(head, salt, tag, ssh);
+  unhex("95ab7374656b2d62756e646c6501c410808182838485868788898a8b8c8d8e8f"
+        "c410045f7ec4058aac09c8c970ca36e40124c418a0a1a2a3a4a5a6a7a8a9aaab"
+        "acadaeafb0b1b2b3b4b5b6b7", want, sizeof want);
+  CHECK(!memcmp(head, want, sizeof want));
+  uint8_t s2[16], t2[16], h2[24];
+  CHECK_OK(bundle_header_decode(head, sizeof head, s2, t2, h2));
   CHECK(!memcmp(s2, salt, 16) && !memcmp(t2, tag, 16) && !memcmp(h2, ssh, 24));
-  out[13] = 2;
-  CHECK_RC(bundle_header_decode(out, sizeof out, s2, t2, h2), STEK_EVERSION);
+  unhex("c4129ccc09b7d48bcb70e4b53eb80d74bf466eb2", frame, sizeof frame);
+  stream st;
+  size_t olen;
+  int final;
+  CHECK_OK(stream_init(&st, key, key, h2));
+  CHECK_OK(stream_accept_header(&st, ssh));
+  CHECK_OK(stream_open(&st, frame + 2, sizeof frame - 2, out, sizeof out, &olen, &final));
+  stream_wipe(&st);
+  CHECK(olen == 1 && out[0] == 0x90 && final);
+
+  /* A store that holds a space with this key (sealed to it by hand). */
+  uint8_t dev[STEK_DEVICE_ID_BYTES], sid[STEK_ID_BYTES] = {0xa0}, sealed[256], share[300];
+  mp_writer inner;
+  mp_writer_init(&inner);
+  mp_write_array(&inner, 4);
+  mp_write_uint(&inner, 1);
+  mp_write_bin(&inner, sid, sizeof sid);
+  mp_write_str(&inner, "vector", 6);
+  mp_write_bin(&inner, sk, sizeof sk);
+  stek_device_id(c, dev);
+  size_t ilen = inner.buf.size;
+  CHECK(ilen + CR_SEAL_OVERHEAD <= sizeof sealed);
+  CHECK_OK(cr_seal_to_device(sealed, (const uint8_t *)inner.buf.data, ilen, dev));
+  mp_writer_free(&inner);
+  size_t slen = ilen + CR_SEAL_OVERHEAD;
+  share[0] = 0x92, share[1] = 0x01, share[2] = 0xc4, share[3] = (uint8_t)slen;
+  memcpy(share + 4, sealed, slen);
+  CHECK_OK(stek_space_accept(c, share, slen + 4));
+  char path[600];
+  path_of("vector.bundle", path);
+  FILE *f = fopen(path, "wb");
+  CHECK(f);
+  fwrite(want, 1, sizeof want, f);
+  fwrite(frame, 1, sizeof frame, f);
+  CHECK(fclose(f) == 0);
+  uint64_t ingested = 9, dups = 9;
+  CHECK_OK(stek_bundle_import(c, path, &ingested, &dups));
+  CHECK(ingested == 0 && dups == 0);
+  CHECK_RC(stek_bundle_import(b, path, NULL, NULL), STEK_ENOSPACE);
+  head[13] = 2;
+  CHECK_RC(bundle_header_decode(head, sizeof head, s2, t2, h2), STEK_EVERSION);
 }
 
 int main(void) {
@@ -543,6 +617,6 @@ int main(void) {
   T(test_forged_change_inside_an_authentic_bundle_stores_nothing);
   T(test_bundle_names_neither_space_nor_device);
   T(test_two_bundles_of_the_same_changes_share_nothing);
-  RUN(test_header_encoding_is_fixed);
+  T(test_protocol_md_vector);
   return test_report();
 }

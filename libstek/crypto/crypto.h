@@ -16,6 +16,9 @@
  *     each way (crypto/stream).
  *   - LAN discovery beacons: keyed BLAKE2b-128 under a crypto_kdf subkey
  *     of the space key (sync/beacon).
+ *   - bundles: crypto_secretstream_xchacha20poly1305 (crypto/stream) under
+ *     a keyed BLAKE2b-256 of a crypto_kdf subkey of the space key and a
+ *     salt, recognised by a keyed BLAKE2b-128 tag (sync/bundle).
  *
  * Names carry the prefix cr_ so they never collide with libsodium's own.
  *

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* fsync, fileno */
 #include "sync/bundle.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,9 +167,11 @@ static int add_wire(void *ctx, const uint8_t *wire, size_t len) {
   return 0;
 }
 
-static int export_fail(stek *s, int rc, const char *path) {
+static int export_fail(stek *s, int rc, const char *path, int sys_err) {
   switch (rc) {
-    case STEK_EIO: return stek__fail(s, rc, "cannot write %s", path);
+    case STEK_EIO:
+      return stek__fail(s, rc, "cannot write %s%s%s", path, sys_err ? ": " : "",
+                        sys_err ? strerror(sys_err) : "");
     case STEK_ENOMEM: return stek__fail(s, rc, "out of memory");
     case STEK_ECORRUPT: return stek__fail(s, rc, "a stored change is damaged");
     default: return stek__store_fail(s, rc);
@@ -214,8 +217,9 @@ int stek_bundle_export(stek *s, const char *path, int64_t since_ms, uint64_t *co
 
   /* Written under path.tmp, flushed to disk, then renamed: a crash leaves
    * either no file or a whole one under the name. */
+  int sys_err = 0;
   w.f = fopen(tmp, "wb");
-  if (!w.f) rc = STEK_EIO;
+  if (!w.f) rc = STEK_EIO, sys_err = errno;
   if (!rc && fwrite(header, 1, sizeof header, w.f) != sizeof header) rc = STEK_EIO;
   if (!rc) {
     rc = store_change_each_since(s->st, s->sp, (uint64_t)since_ms << 16, add_wire, &w);
@@ -224,12 +228,12 @@ int stek_bundle_export(stek *s, const char *path, int64_t since_ms, uint64_t *co
   if (!rc) rc = flush_frame(&w, 1);
   if (!rc && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) rc = STEK_EIO;
   if (w.f && fclose(w.f) != 0 && !rc) rc = STEK_EIO;
-  if (!rc && rename(tmp, path) != 0) rc = STEK_EIO;
+  if (!rc && rename(tmp, path) != 0) rc = STEK_EIO, sys_err = errno;
   if (rc) remove(tmp);
   stream_wipe(&w.st);
   mp_writer_free(&w.body);
   free(tmp);
-  if (rc) return export_fail(s, rc, path);
+  if (rc) return export_fail(s, rc, path, sys_err);
   if (count) *count = w.count;
   return stek__ok(s, 0);
 }
@@ -299,10 +303,11 @@ static int read_frame_header(FILE *f, size_t *len) {
 }
 
 /* Check one wire without storing it: its form, that it belongs to the
- * bundle's space, its clock and its signature (or, for a signal, the
- * space's MAC), so that the ingesting pass has nothing left to refuse but
- * what depends on the moment.  A wire already held was checked when it
- * was stored. */
+ * bundle's space, a change's clock and signature, a signal's MAC.  That
+ * leaves the ingesting pass little to refuse (a signal's week and a
+ * withdrawal's receipt are checked only there, by stek_ingest()); if it
+ * does refuse one, the import stops there, as a sync would.  A wire
+ * already held was checked when it was stored. */
 static int check_wire(reader *rd, const uint8_t *w, size_t len) {
   stek *s = rd->s;
   int rc;
@@ -436,7 +441,7 @@ int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
   rd.s = s;
   rd.path = path;
   rd.f = fopen(path, "rb");
-  if (!rd.f) return stek__fail(s, STEK_EIO, "cannot open %s", path);
+  if (!rd.f) return stek__fail(s, STEK_EIO, "cannot open %s: %s", path, strerror(errno));
   size_t n = fread(head, 1, sizeof head, rd.f);
   rc = ferror(rd.f) ? STEK_EIO : bundle_header_decode(head, n, salt, tag, ssh);
   if (rc == STEK_EMALFORMED) {
