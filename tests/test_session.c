@@ -4,6 +4,7 @@
 #include "test.h"
 
 static const uint8_t *join_psk; /* run(): the client joins by invitation */
+static int relay_client;        /* run(): the client syncs with/as a relay */
 
 static test_dir dir;
 
@@ -42,7 +43,9 @@ static int put_n(stek *s, const char *tag, int n) {
 static int run(stek *client, stek *server, size_t cut, size_t flip, stek_sync_stats *cs,
                int *server_err) {
   sess *c, *sv;
-  int rc = join_psk ? sess_new_join(&c, client, join_psk) : sess_new(&c, client, 1);
+  int rc = join_psk       ? sess_new_join(&c, client, join_psk)
+           : relay_client ? sess_new_relay(&c, client)
+                          : sess_new(&c, client, 1);
   if (rc) return rc;
   if ((rc = sess_new(&sv, server, 0))) return rc;
   size_t from_server = 0;
@@ -259,6 +262,62 @@ static void test_invitation_joins_once_and_expires(void) {
   test_dir_remove(&dir);
 }
 
+/* Does the file at path hold these bytes anywhere? */
+static int file_contains(const char *name, const char *needle) {
+  char path[600];
+  test_dir_file(&dir, name, path, sizeof path);
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  static char buf[1 << 22];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  for (size_t i = 0; i + strlen(needle) <= n; i++)
+    if (!memcmp(buf + i, needle, strlen(needle))) return 1;
+  return 0;
+}
+
+static void test_blind_relay_carries_ops_it_cannot_read(void) {
+  test_dir_make(&dir);
+  stek *a = open_at("a"), *r = open_at("r"), *c = open_at("c");
+  uint8_t space[16], dev[32], *share;
+  size_t len, n;
+  uint64_t carried;
+  CHECK_OK(stek_space_create(a, "s", space));
+  join(a, c);
+  stek_device_id(r, dev);
+  CHECK_OK(stek_relay_share(a, dev, &share, &len));
+  CHECK_RC(stek_relay_accept(c, share, len), STEK_EMALFORMED); /* not c's */
+  CHECK_OK(stek_relay_accept(r, share, len));
+  stek_free(share);
+  stek_value v = {.kind = STEK_VALUE_STR, .str = "GEHEIM-MARKER-1234"};
+  uint8_t id[16];
+  stek_id_new(id);
+  CHECK_OK(stek_put(a, "directory", id, "org", &v));
+  CHECK_OK(put_n(a, "a", 9));
+  CHECK_OK(put_n(c, "c", 5));
+
+  relay_client = 1;
+  int rc1 = run(a, r, 0, 0, NULL, NULL); /* a hands its ops to the relay */
+  int rc2 = run(r, c, 0, 0, NULL, NULL); /* the relay meets c */
+  int rc3 = run(a, r, 0, 0, NULL, NULL); /* and a again: it gets c's */
+  relay_client = 0;
+  CHECK_OK(rc1);
+  CHECK_OK(rc2);
+  CHECK_OK(rc3);
+  CHECK(same_hash(a, c)); /* a and c never met */
+  CHECK_OK(stek_relay_count(r, &carried));
+  CHECK(carried == 15);
+  CHECK_OK(stek_space_count(r, &n));
+  CHECK(n == 0); /* the relay holds no space, no key to read with */
+  stek_close(r);
+  CHECK(!file_contains("r", "GEHEIM-MARKER"));
+  CHECK(!file_contains("r-wal", "GEHEIM-MARKER"));
+  CHECK(file_contains("c", "GEHEIM-MARKER") || file_contains("c-wal", "GEHEIM-MARKER"));
+  stek_close(a);
+  stek_close(c);
+  test_dir_remove(&dir);
+}
+
 int main(void) {
   RUN(test_two_devices_converge);
   RUN(test_three_nodes_converge_through_the_middle);
@@ -266,5 +325,6 @@ int main(void) {
   RUN(test_tampered_frame_drops_the_session);
   RUN(test_cut_sync_resumes_with_only_what_is_missing);
   RUN(test_invitation_joins_once_and_expires);
+  RUN(test_blind_relay_carries_ops_it_cannot_read);
   return test_report();
 }

@@ -101,6 +101,23 @@ int cr_equal(const void *a, const void *b, size_t n) {
 
 uint32_t cr_uniform(uint32_t bound) { return randombytes_uniform(bound); }
 
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == CR_AEAD_TAG, "aead tag");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == CR_AEAD_NONCE, "aead nonce");
+
+void cr_aead_seal(uint8_t *out, const uint8_t *m, size_t len, const uint8_t *ad,
+                  size_t adlen, const uint8_t nonce[CR_AEAD_NONCE], const uint8_t key[32]) {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, m, len, ad, adlen, NULL, nonce, key);
+}
+
+int cr_aead_open(uint8_t *out, const uint8_t *c, size_t len, const uint8_t *ad,
+                 size_t adlen, const uint8_t nonce[CR_AEAD_NONCE], const uint8_t key[32]) {
+  if (len < CR_AEAD_TAG) return STEK_ETRUNCATED;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, c, len, ad, adlen,
+                                                    nonce, key) == 0
+             ? 0
+             : STEK_ESIGNATURE;
+}
+
 void *cr_secret_alloc(size_t len) { return sodium_malloc(len); }
 void cr_secret_free(void *p) { sodium_free(p); }
 void cr_wipe(void *p, size_t len) { sodium_memzero(p, len); }

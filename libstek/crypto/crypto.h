@@ -88,6 +88,15 @@ int cr_equal(const void *a, const void *b, size_t n);
 /* A uniformly random integer below bound. */
 uint32_t cr_uniform(uint32_t bound);
 
+/* XChaCha20-Poly1305-IETF (crypto_aead_xchacha20poly1305_ietf): out gets
+ * len + CR_AEAD_TAG bytes; open returns 0 or STEK_ESIGNATURE. */
+#define CR_AEAD_TAG 16
+#define CR_AEAD_NONCE 24
+void cr_aead_seal(uint8_t *out, const uint8_t *m, size_t len, const uint8_t *ad,
+                  size_t adlen, const uint8_t nonce[CR_AEAD_NONCE], const uint8_t key[32]);
+int cr_aead_open(uint8_t *out, const uint8_t *c, size_t len, const uint8_t *ad,
+                 size_t adlen, const uint8_t nonce[CR_AEAD_NONCE], const uint8_t key[32]);
+
 /* Locked, guarded memory for secrets (sodium_malloc); wiped on free. */
 void *cr_secret_alloc(size_t len);
 void cr_secret_free(void *p);

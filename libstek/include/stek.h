@@ -334,6 +334,10 @@ typedef struct stek_sync_options {
   stek_progress_cb progress; /* may be NULL */
   void *progress_ctx;
   stek_cancel *cancel; /* may be NULL */
+  /* Non-zero: the peer is a blind relay (stek_relay_share()).  A member
+   * then exchanges its current space's ops sealed; a store that holds no
+   * space but a relay capability always syncs this way. */
+  int relay;
 } stek_sync_options;
 
 /* Fill *opt with the defaults.  Always call before setting fields. */
@@ -508,6 +512,19 @@ STEK_API int stek_invite_create(stek *s, int64_t ttl_ms, char token[STEK_INVITE_
 struct stek_sync_options;
 STEK_API int stek_invite_accept(stek *s, const char *token, const char *host, int port,
                                 const struct stek_sync_options *opt);
+
+/* ---- Blind relays ------------------------------------------------------- */
+
+/* Let the device with this id carry the current space's ops without being
+ * able to read them: it gets a relay capability sealed to it (free *out
+ * with stek_free()).  A relay stores ops sealed under a key it does not
+ * have, with only their id and timestamp, and hands them on to members. */
+STEK_API int stek_relay_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES],
+                              uint8_t **out, size_t *len);
+/* On the relay: accept a capability sealed to this device. */
+STEK_API int stek_relay_accept(stek *s, const uint8_t *share, size_t len);
+/* How many sealed ops this store carries for spaces it relays. */
+STEK_API int stek_relay_count(stek *s, uint64_t *ops);
 
 /* ---- Typed records ----------------------------------------------------- */
 

@@ -394,7 +394,9 @@ static int run_client(stek *s, const char *host, int port, const stek_sync_optio
   cl->conn.owner = cl;
   cl->conn.on_end = client_on_end;
   cl->conn.on_progress = client_on_progress;
-  rc = join_psk ? sess_new_join(&cl->conn.ss, s, join_psk) : sess_new(&cl->conn.ss, s, 1);
+  if (join_psk) rc = sess_new_join(&cl->conn.ss, s, join_psk);
+  else if (cl->opt.relay || !s->has_space) rc = sess_new_relay(&cl->conn.ss, s);
+  else rc = sess_new(&cl->conn.ss, s, 1);
   if (rc) {
     free(cl);
     return rc;

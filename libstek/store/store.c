@@ -53,6 +53,13 @@ static const char *const schema_sql =
      * expired. */
     "CREATE TABLE IF NOT EXISTS invites(psk BLOB PRIMARY KEY, sp INTEGER NOT"
     " NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Blind relaying: capabilities to carry other spaces' ops, and those
+     * ops, sealed (sync/relay.h).  Nothing here can be read by this device. */
+    "CREATE TABLE IF NOT EXISTS relays(tag BLOB PRIMARY KEY, key BLOB NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS relay_ops(tag BLOB NOT NULL, id BLOB NOT NULL,"
+    " ts INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY(tag, id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS relay_ops_by_ts ON relay_ops(tag, ts, id);"
     "CREATE TABLE IF NOT EXISTS fts_docs(doc INTEGER PRIMARY KEY, sp INTEGER"
     " NOT NULL, type TEXT NOT NULL, rid BLOB NOT NULL, UNIQUE(sp, type, rid));"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(org, service, category,"
@@ -1078,4 +1085,117 @@ int store_change_each_since(store *st, int64_t sp, uint64_t min_hlc,
   int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
   sqlite3_finalize(s);
   return out;
+}
+
+/* ---- blind relaying ---- */
+
+static int exec_bind(store *st, const char *sql, const void *a, int alen, const void *b,
+                     int blen) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_fail(st, "store");
+  sqlite3_bind_blob(s, 1, a, alen, SQLITE_STATIC);
+  if (b) sqlite3_bind_blob(s, 2, b, blen, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_relay_add(store *st, const uint8_t tag[16], const uint8_t key[32]) {
+  return exec_bind(st, "INSERT OR IGNORE INTO relays VALUES(?1, ?2)", tag, 16, key, 32);
+}
+
+int store_relay_each(store *st, store_relay_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT tag, key FROM relays ORDER BY tag", -1, &s,
+                         NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(s, 0) == 16 && sqlite3_column_bytes(s, 1) == 32)
+      stop = cb(ctx, sqlite3_column_blob(s, 0), sqlite3_column_blob(s, 1));
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
+}
+
+int store_relay_op_add(store *st, const uint8_t tag[16], const uint8_t id[32], uint64_t ts,
+                       const uint8_t *sealed, size_t len) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO relay_ops VALUES(?1,?2,?3,?4)", -1,
+                         &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_blob(s, 1, tag, 16, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, id, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, u2i(ts));
+  sqlite3_bind_blob(s, 4, sealed, (int)len, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_relay_op_get(store *st, const uint8_t tag[16], const uint8_t id[32],
+                       uint64_t *ts, store_bytes_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT ts, sealed FROM relay_ops WHERE tag=?1 AND id=?2",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_blob(s, 1, tag, 16, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, id, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *ts = (uint64_t)sqlite3_column_int64(s, 0);
+    rc = cb(ctx, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+  } else {
+    rc = rc == SQLITE_DONE ? STEK_ENOTFOUND : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_relay_items(store *st, const uint8_t tag[16], neg_item **out, size_t *n) {
+  sqlite3_stmt *s;
+  size_t cap = 64, k = 0;
+  neg_item *items = malloc(cap * sizeof *items);
+  *out = NULL;
+  *n = 0;
+  if (!items) return STEK_ENOMEM;
+  if (sqlite3_prepare_v2(st->db, "SELECT ts, id FROM relay_ops WHERE tag=?1 ORDER BY ts, id",
+                         -1, &s, NULL) != SQLITE_OK) {
+    free(items);
+    return db_fail(st, "store");
+  }
+  sqlite3_bind_blob(s, 1, tag, 16, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(s, 1) != 32) continue;
+    if (k == cap) {
+      neg_item *p = realloc(items, cap * 2 * sizeof *items);
+      if (!p) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      items = p;
+      cap *= 2;
+    }
+    items[k].timestamp = (uint64_t)sqlite3_column_int64(s, 0);
+    memcpy(items[k++].id, sqlite3_column_blob(s, 1), 32);
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) {
+    free(items);
+    return rc == SQLITE_NOMEM ? STEK_ENOMEM : db_fail(st, "store");
+  }
+  *out = items;
+  *n = k;
+  return 0;
+}
+
+int store_relay_op_count(store *st, uint64_t *n) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM relay_ops", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
+  *n = rc ? 0 : (uint64_t)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc;
 }

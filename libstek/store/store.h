@@ -87,6 +87,18 @@ typedef int (*store_invite_cb)(void *ctx, const uint8_t *psk, int64_t sp);
 int store_invite_each(store *st, int64_t now, store_invite_cb cb, void *ctx);
 int store_invite_use(store *st, const uint8_t psk[32], int64_t now);
 
+/* Blind relaying (sync/relay.h): capabilities held as a relay, and the
+ * sealed ops carried for them. */
+int store_relay_add(store *st, const uint8_t tag[16], const uint8_t key[32]);
+typedef int (*store_relay_cb)(void *ctx, const uint8_t *tag, const uint8_t *key);
+int store_relay_each(store *st, store_relay_cb cb, void *ctx);
+int store_relay_op_add(store *st, const uint8_t tag[16], const uint8_t id[32], uint64_t ts,
+                       const uint8_t *sealed, size_t len);
+int store_relay_op_get(store *st, const uint8_t tag[16], const uint8_t id[32],
+                       uint64_t *ts, store_bytes_cb cb, void *ctx);
+int store_relay_items(store *st, const uint8_t tag[16], neg_item **out, size_t *n);
+int store_relay_op_count(store *st, uint64_t *n);
+
 /* Merge one op written at version v into the materialized state. */
 int store_apply(store *st, int64_t sp, const op *o, const version *v);
 

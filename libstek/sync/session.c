@@ -18,6 +18,7 @@
 #include "crypto/noise.h"
 #include "crypto/stream.h"
 #include "sync/negentropy.h"
+#include "sync/relay.h"
 
 #define SESSION_VERSION 1
 #define MSG_NEG 1
@@ -26,6 +27,10 @@
 #define MSG_DONE 4
 #define MSG_ERR 5
 #define MSG_SHARE 6 /* joining by invitation: the space, sealed to the joiner */
+#define MSG_SEALED 7 /* ops sealed for a relay session */
+#define RELAY_NONE 0
+#define RELAY_MEMBER 1  /* we are a member talking to a relay */
+#define RELAY_CARRIER 2 /* we are the relay: we hold only sealed ops */
 #define WANT_BATCH 1024       /* ids in one WANT */
 #define OUTPUT_LOW (64 * 1024) /* produce more output below this */
 /* OPS messages stay small so that a cut connection has committed most of
@@ -64,6 +69,9 @@ struct sess {
   stek_sync_stats stats;
   uint8_t peer[32];
   int has_peer;
+  int relay;              /* RELAY_*: a session with or as a blind relay */
+  uint8_t rtag[16];       /* the relayed space's tag */
+  uint8_t kops[32];       /* members in a relay session: the sealing key */
   int join;               /* a session that admits a device by invitation */
   uint8_t invite_psk[32]; /* that invitation's capability */
 };
@@ -211,7 +219,9 @@ static int hs_init(sess *ss, int64_t sp) {
 }
 
 static int load_items(sess *ss) {
-  int rc = store_items(ss->s->st, ss->sp, &ss->items, &ss->n_items);
+  int rc = ss->relay == RELAY_CARRIER
+               ? store_relay_items(ss->s->st, ss->rtag, &ss->items, &ss->n_items)
+               : store_items(ss->s->st, ss->sp, &ss->items, &ss->n_items);
   if (rc) return rc;
   return neg_init(&ss->ng, ss->items, ss->n_items, ss->max_frame - 1024);
 }
@@ -251,6 +261,20 @@ static int send_neg(sess *ss, const uint8_t *m, size_t n) {
   return send_msg(ss, &w, 0);
 }
 
+/* Member side of a relay session on space sp: psk, tag and sealing key. */
+static int member_relay_keys(sess *ss, int64_t sp, uint8_t psk[32]) {
+  uint8_t key[32], kr[32];
+  int rc = store_space_key(ss->s->st, sp, key);
+  if (rc) return rc;
+  relay_from_space(key, kr);
+  relay_ops_key(key, ss->kops);
+  relay_tag(kr, ss->rtag);
+  relay_psk(kr, psk);
+  cr_wipe(key, sizeof key);
+  cr_wipe(kr, sizeof kr);
+  return 0;
+}
+
 /* Responder: the reply to a first message that opened. */
 static int responder_reply(sess *ss) {
   uint8_t out[16];
@@ -281,6 +305,23 @@ static int try_invite(void *ctx, const uint8_t *psk, int64_t sp) {
   return 0;
 }
 
+static int try_relay(void *ctx, const uint8_t *tag, const uint8_t *key) {
+  struct invite_try *t = ctx;
+  uint8_t psk[32], payload[64];
+  size_t plen;
+  relay_psk(key, psk);
+  int rc = hs_init_psk(t->ss, psk);
+  cr_wipe(psk, sizeof psk);
+  if (rc) return rc;
+  if (noise_read_message(&t->ss->hs, t->p, t->n, payload, sizeof payload, &plen) == 0) {
+    t->ss->relay = RELAY_CARRIER;
+    memcpy(t->ss->rtag, tag, 16);
+    return 1;
+  }
+  noise_wipe(&t->ss->hs);
+  return 0;
+}
+
 /* Responder: the first message names no space; find the held space (or
  * pending invitation) whose capability key opens it. */
 static int responder_first(sess *ss, const uint8_t *p, size_t n) {
@@ -302,8 +343,31 @@ static int responder_first(sess *ss, const uint8_t *p, size_t n) {
     noise_wipe(&ss->hs);
   }
   if (rc) return rc;
+  /* A relay talking to us, a member: the relay capability of a held space. */
+  for (size_t i = 0; !rc && i < count; i++) {
+    int64_t sp;
+    uint8_t psk[32];
+    rc = store_space_at(ss->s->st, i, id, name, sizeof name);
+    if (!rc) rc = store_space_find(ss->s->st, id, &sp);
+    if (!rc) rc = member_relay_keys(ss, sp, psk);
+    if (!rc) rc = hs_init_psk(ss, psk);
+    cr_wipe(psk, sizeof psk);
+    if (rc) break;
+    if (noise_read_message(&ss->hs, p, n, payload, sizeof payload, &plen) == 0) {
+      ss->sp = sp;
+      ss->relay = RELAY_MEMBER;
+      return responder_reply(ss);
+    }
+    noise_wipe(&ss->hs);
+    cr_wipe(ss->kops, sizeof ss->kops);
+  }
+  if (rc) return rc;
   struct invite_try t = {ss, p, n};
   rc = store_invite_each(ss->s->st, stek__now_ms(ss->s), try_invite, &t);
+  if (rc == 1) return responder_reply(ss);
+  if (rc) return rc;
+  /* We relay for the initiator's space. */
+  rc = store_relay_each(ss->s->st, try_relay, &t);
   if (rc == 1) return responder_reply(ss);
   return rc ? rc : STEK_ESIGNATURE; /* a stranger: nothing held fits */
 }
@@ -410,6 +474,42 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   return 0;
 }
 
+/* A SEALED message: [7, [[ts, id, sealed], ...], last].  A member opens
+ * and ingests each op; a relay keeps them as they are. */
+static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
+  uint32_t n, k, len;
+  uint64_t last = 0, ts;
+  const uint8_t *id, *sealed;
+  if (ss->relay == RELAY_NONE || cnt != 3 || mp_read_array(r, &n, 1u << 20))
+    return r->err ? r->err : STEK_EMALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    if (mp_read_array(r, &k, 3) || k != 3 || mp_read_uint(r, &ts) ||
+        mp_read_bin(r, &id, &len, 32, 0) ||
+        mp_read_bin(r, &sealed, &len, 0, STEK_MAX_CHANGE_BYTES + CR_AEAD_TAG))
+      return r->err ? r->err : STEK_EMALFORMED;
+    int rc;
+    if (ss->relay == RELAY_CARRIER) {
+      rc = store_relay_op_add(ss->s->st, ss->rtag, id, ts, sealed, len);
+    } else {
+      if (len < CR_AEAD_TAG) return STEK_ETRUNCATED;
+      uint8_t *wire = malloc(len);
+      if (!wire) return STEK_ENOMEM;
+      rc = relay_open(wire, sealed, len, id, ts, ss->kops);
+      if (!rc) rc = stek_ingest(ss->s, wire, len - CR_AEAD_TAG);
+      free(wire);
+      if (rc > 0) rc = 0; /* STEK_DUPLICATE */
+    }
+    if (rc < 0) return rc;
+    ss->stats.ops_received++;
+  }
+  if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
+  if (last && ss->initiator) {
+    if (ss->wants_outstanding == 0) return STEK_EMALFORMED;
+    ss->wants_outstanding--;
+  }
+  return 0;
+}
+
 static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, len;
   const uint8_t *id;
@@ -446,7 +546,10 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
       if (cnt != 2 || mp_read_bin(&r, &b, &len, 0, (uint32_t)ss->max_frame) || mp_read_end(&r))
         return r.err ? r.err : STEK_EMALFORMED;
       return on_neg(ss, b, len);
-    case MSG_OPS: return on_ops(ss, &r, cnt);
+    case MSG_OPS:
+      if (ss->relay != RELAY_NONE) return STEK_EMALFORMED; /* relays see no plaintext */
+      return on_ops(ss, &r, cnt);
+    case MSG_SEALED: return on_sealed(ss, &r, cnt);
     case MSG_WANT: return on_want(ss, &r, cnt);
     case MSG_DONE:
       if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
@@ -493,31 +596,67 @@ static int on_frame(sess *ss, const uint8_t *p, size_t n) {
 
 /* ---- producing output lazily ---- */
 
-struct ops_ctx {
-  mp_writer *w;
+/* Append the op with this id to list, as this session's peer takes it: a
+ * wire (members), or [ts, id, sealed] (relay sessions).  0, STEK_ENOTFOUND
+ * or an error. */
+struct one_ctx {
+  sess *ss;
+  mp_writer *list;
+  const uint8_t *id;
+  uint64_t ts;
 };
 
-static int append_wire(void *ctx, const uint8_t *b, size_t len) {
-  mp_write_bin(((struct ops_ctx *)ctx)->w, b, len);
+static int append_wire(void *p, const uint8_t *b, size_t len) {
+  struct one_ctx *c = p;
+  sess *ss = c->ss;
+  if (ss->relay == RELAY_NONE) {
+    mp_write_bin(c->list, b, len);
+    return 0;
+  }
+  uint8_t id[32];
+  uint64_t ts = c->ts;
+  uint8_t *sealed = NULL;
+  if (ss->relay == RELAY_MEMBER) { /* seal our own op for the relay */
+    int rc = wire_id_ts(b, len, id, &ts);
+    if (rc) return STEK_ECORRUPT;
+    if (!(sealed = malloc(len + CR_AEAD_TAG))) return STEK_ENOMEM;
+    relay_seal(sealed, b, len, id, ts, ss->kops);
+    b = sealed;
+    len += CR_AEAD_TAG;
+  }
+  mp_write_array(c->list, 3);
+  mp_write_uint(c->list, ts);
+  mp_write_bin(c->list, c->id, 32);
+  mp_write_bin(c->list, b, len);
+  free(sealed);
   return 0;
 }
 
-/* One OPS message from a queue of ids, up to the frame budget (and, for a
- * server, never past the end of the current WANT batch). */
-static int send_ops(sess *ss, idq *q, size_t limit, int last_if_empty) {
+static int append_one(sess *ss, const uint8_t *id, mp_writer *list) {
+  struct one_ctx c = {ss, list, id, 0};
+  if (ss->relay == RELAY_CARRIER)
+    return store_relay_op_get(ss->s->st, ss->rtag, id, &c.ts, append_wire, &c);
+  return store_change_get(ss->s->st, ss->sp, id, append_wire, &c);
+}
+
+/* One OPS (or, with a relay, SEALED) message from a queue of ids, up to the
+ * frame budget (and, for a server, never past the end of the current WANT
+ * batch, which `last` then closes). */
+static int send_ops(sess *ss, idq *q, size_t limit, int server) {
   mp_writer list, w;
   uint32_t n = 0;
+  size_t used = 0; /* ids taken off the queue: sent or no longer held */
   size_t budget = ss->max_frame - 1024 < OPS_BUDGET ? ss->max_frame - 1024 : OPS_BUDGET;
-  struct ops_ctx c = {&list};
   mp_writer_init(&list);
-  while (idq_peek(q) && n < limit) {
+  while (idq_peek(q) && used < limit) {
     size_t before = list.buf.size;
-    int rc = store_change_get(ss->s->st, ss->sp, idq_peek(q), append_wire, &c);
-    if (rc == STEK_ENOTFOUND) {
-      idq_pop(q); /* asked for something we no longer have: skip */
-      limit--;
+    int rc = append_one(ss, idq_peek(q), &list);
+    if (rc == STEK_ENOTFOUND) { /* asked for something we do not hold */
+      idq_pop(q);
+      used++;
       continue;
     }
+    if (!rc && list.err) rc = list.err;
     if (rc) {
       mp_writer_free(&list);
       return sess_fail(ss, rc, "reading the store");
@@ -527,21 +666,18 @@ static int send_ops(sess *ss, idq *q, size_t limit, int last_if_empty) {
       break;
     }
     idq_pop(q);
+    used++;
     n++;
     ss->stats.ops_sent++;
   }
-  size_t taken = n;
   mp_writer_init(&w);
   mp_write_array(&w, 3);
-  mp_write_uint(&w, MSG_OPS);
+  mp_write_uint(&w, ss->relay == RELAY_NONE ? MSG_OPS : MSG_SEALED);
   mp_write_array(&w, n);
   mp_write_raw(&w, list.buf.data, list.buf.size);
-  int last = last_if_empty && taken >= limit;
-  mp_write_uint(&w, (uint64_t)last);
+  mp_write_uint(&w, (uint64_t)(server && used >= limit));
   mp_writer_free(&list);
-  if (!ss->initiator && ss->n_batches) {
-    ss->batches[0] -= taken <= ss->batches[0] ? taken : ss->batches[0];
-  }
+  if (server && ss->n_batches) ss->batches[0] -= used <= ss->batches[0] ? used : ss->batches[0];
   return send_msg(ss, &w, 0);
 }
 
@@ -640,6 +776,55 @@ int sess_new(sess **out, stek *s, int initiator) {
   return 0;
 }
 
+struct first_relay {
+  uint8_t tag[16], key[32];
+  int found;
+};
+
+static int take_first_relay(void *ctx, const uint8_t *tag, const uint8_t *key) {
+  struct first_relay *f = ctx;
+  memcpy(f->tag, tag, 16);
+  memcpy(f->key, key, 32);
+  f->found = 1;
+  return 1;
+}
+
+int sess_new_relay(sess **out, stek *s) {
+  uint8_t psk[32];
+  int rc = stek__need_store(s);
+  *out = NULL;
+  if (rc) return rc;
+  sess *ss = calloc(1, sizeof *ss);
+  if (!ss) return STEK_ENOMEM;
+  ss->s = s;
+  ss->initiator = 1;
+  ss->max_frame = SESS_MAX_FRAME;
+  if (s->has_space) { /* a member syncing with a relay */
+    ss->relay = RELAY_MEMBER;
+    ss->sp = s->sp;
+    rc = member_relay_keys(ss, ss->sp, psk);
+  } else { /* a relay syncing with a member or another relay */
+    struct first_relay f = {{0}, {0}, 0};
+    rc = store_relay_each(s->st, take_first_relay, &f);
+    if (rc == 1) rc = 0;
+    if (!rc && !f.found) rc = STEK_ENOSPACE;
+    ss->relay = RELAY_CARRIER;
+    memcpy(ss->rtag, f.tag, 16);
+    relay_psk(f.key, psk);
+    cr_wipe(f.key, sizeof f.key);
+  }
+  if (!rc) rc = hs_init_psk(ss, psk);
+  cr_wipe(psk, sizeof psk);
+  if (!rc) rc = write_hs(ss, NULL, 0);
+  ss->stats.round_trips = 1;
+  if (rc) {
+    sess_free(ss);
+    return stek__fail(s, rc, "relay sync: cannot start: %s", stek_strerror(rc));
+  }
+  *out = ss;
+  return 0;
+}
+
 int sess_new_join(sess **out, stek *s, const uint8_t psk[32]) {
   int rc = stek__need_store(s);
   *out = NULL;
@@ -667,6 +852,7 @@ void sess_free(sess *ss) {
   noise_wipe(&ss->hs);
   stream_wipe(&ss->st);
   cr_wipe(ss->invite_psk, sizeof ss->invite_psk);
+  cr_wipe(ss->kops, sizeof ss->kops);
   free(ss->in.p);
   free(ss->out.p);
   free(ss->items);

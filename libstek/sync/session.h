@@ -41,6 +41,10 @@ int sess_new(sess **out, stek *s, int initiator);
  * invitation's capability (sync/invite.h).  It ends when the responder's
  * space share has been accepted (the space then is s's current one). */
 int sess_new_join(sess **out, stek *s, const uint8_t psk[32]);
+/* An initiator session with a blind relay: a member (s has a current
+ * space) sends and receives its ops sealed; a relay (no current space)
+ * carries the sealed ops of the space it relays. */
+int sess_new_relay(sess **out, stek *s);
 void sess_free(sess *ss);
 
 /* Bytes received from the peer, any split.  0, or a negative code after
