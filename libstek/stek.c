@@ -560,7 +560,7 @@ int stek__put_fields(stek *s, const char *type, const uint8_t *id,
       for (size_t k = 0; !rc && k < f->value.list_len; k++)
         rc = stek_set_add(s, type, id, f->name, f->value.list[k]);
     } else {
-      rc = stek_put(s, type, id, f->name, &f->value);
+      rc = stek_put(s, type, id, f->name, f->value.kind == STEK_VALUE_NONE ? NULL : &f->value);
     }
   }
   if (!own) return rc;
@@ -1052,9 +1052,10 @@ int stek_signal_record(stek *s, const char *theme, const char *site,
   if (!signal_theme_valid(theme, strlen(theme)))
     return stek__fail(s, STEK_EINVAL, "unknown theme (see stek.h for the vocabulary)");
   size_t sl = strnlen(site, SIGNAL_MAX_SITE + 1), tl = strnlen(text, SIGNAL_MAX_TEXT + 1);
-  if (sl == 0 || sl > SIGNAL_MAX_SITE || tl > SIGNAL_MAX_TEXT)
+  if (sl == 0) return stek__fail(s, STEK_EINVAL, "a signal needs a site");
+  if (sl > SIGNAL_MAX_SITE || tl > SIGNAL_MAX_TEXT)
     return stek__fail(s, STEK_ETOOBIG, "site must be 1..%d bytes, text at most %d",
-                SIGNAL_MAX_SITE, SIGNAL_MAX_TEXT);
+                      SIGNAL_MAX_SITE, SIGNAL_MAX_TEXT);
   if (!mp_utf8_valid(site, sl) || !mp_utf8_valid(text, tl))
     return stek__fail(s, STEK_EINVAL, "site and text must be UTF-8");
   for (int i = 0; i < 12; i++) code[i] = receipt_digits[cr_uniform(32)];

@@ -178,6 +178,21 @@ static void test_ics_has_folded_crlf_lines_and_one_event_per_entry(void) {
   CHECK(good);
 }
 
+static void test_typed_put_removes_a_field_given_no_value(void) {
+  uint8_t id[16];
+  struct occs c = {0};
+  stek_field f[] = {STR("title", "Kookclub"), STR("site", "Den Botaniek"),
+                    STR("start", "2026-05-04T17:00:00"), STR("rrule", "FREQ=DAILY")};
+  stek_field once[] = {{"rrule", {.kind = STEK_VALUE_NONE}}};
+  stek_field keep[] = {{"title", {.kind = STEK_VALUE_NONE}}};
+  stek_id_new(id);
+  CHECK_OK(stek_schedule_put(a, id, f, 4));
+  CHECK_OK(stek_schedule_put(a, id, once, 1)); /* now a one-off */
+  CHECK_RC(stek_schedule_put(a, id, keep, 1), STEK_EINVAL);
+  CHECK_OK(stek_schedule_occurrences(a, "2026-05-01", "2026-06-01", NULL, occ_cb, &c));
+  CHECK(c.n == 1);
+}
+
 #define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
 
 int main(void) {
@@ -187,5 +202,6 @@ int main(void) {
   T(test_bad_fields_are_refused_and_nothing_is_written);
   T(test_other_zone_is_expanded_in_its_own_local_time);
   T(test_ics_has_folded_crlf_lines_and_one_event_per_entry);
+  T(test_typed_put_removes_a_field_given_no_value);
   return test_report();
 }

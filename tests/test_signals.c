@@ -85,7 +85,7 @@ static void test_unknown_theme_and_oversized_text_are_refused(void) {
   big[sizeof big - 1] = 0;
   CHECK_RC(stek_signal_record(a, "gossip", "site", "text", receipt), STEK_EINVAL);
   CHECK_RC(stek_signal_record(a, "debt", "site", big, receipt), STEK_ETOOBIG);
-  CHECK_RC(stek_signal_record(a, "debt", "", "text", receipt), STEK_ETOOBIG);
+  CHECK_RC(stek_signal_record(a, "debt", "", "text", receipt), STEK_EINVAL);
 }
 
 static void test_withdraw_needs_the_receipt_and_syncs(void) {

@@ -187,6 +187,7 @@ STEK_API int stek_space_accept(stek *s, const uint8_t *sealed, size_t len);
  */
 
 enum stek_value_kind {
+  STEK_VALUE_NONE = 0, /* typed puts: remove the field (as stek_put(NULL)) */
   STEK_VALUE_INT = 1,
   STEK_VALUE_STR = 2,
   STEK_VALUE_LIST = 3
@@ -553,8 +554,10 @@ typedef struct stek_field {
  *                             cancellations made on two devices both survive
  *   orgs, languages           lists of strings
  *   cost                      an integer (euro cents) or a string
- * Other fields are stored as given.  A value that does not check out is
- * STEK_EINVAL with the reason in stek_errmsg(), and nothing is written.
+ * Other fields are stored as given; a field whose value.kind is
+ * STEK_VALUE_NONE is removed (title, site and start cannot be).  A value
+ * that does not check out is STEK_EINVAL with the reason in stek_errmsg(),
+ * and nothing is written.
  */
 STEK_API int stek_schedule_put(stek *s, const uint8_t id[STEK_ID_BYTES],
                                const stek_field *fields, size_t n);
@@ -566,16 +569,18 @@ STEK_API int stek_schedule_cancel(stek *s, const uint8_t id[STEK_ID_BYTES],
 typedef struct stek_occurrence {
   uint8_t id[STEK_ID_BYTES]; /* the schedule entry */
   char start[32];            /* local, with offset: "2026-03-05T13:30:00+01:00" */
-  char end[32];
+  char end[32];              /* start + minutes (default 60) */
   int64_t start_ms, end_ms;  /* UTC */
-  const char *title, *site;
+  const char *title, *site;  /* never NULL ("" if the entry has none) */
 } stek_occurrence;
 typedef int (*stek_occurrence_cb)(void *ctx, const stek_occurrence *o);
 
 /* The occurrences of the live schedule entries (of site, if not NULL) that
  * start on a local date in [from, to) ("YYYY-MM-DD", each entry's own zone),
  * sorted by start, then entry id.  Recurring entries expand by their RRULE
- * minus cancelled dates, in local time across DST changes. */
+ * minus cancelled dates, in local time across DST changes.  The window is
+ * at most 3700 days (STEK_EINVAL beyond); entries that cannot be expanded
+ * (written without checks through stek_put) are skipped. */
 STEK_API int stek_schedule_occurrences(stek *s, const char *from, const char *to,
                                        const char *site, stek_occurrence_cb cb,
                                        void *ctx);
@@ -596,20 +601,21 @@ STEK_API int stek_schedule_ics(stek *s, const char *site, char **out);
  * indexed for full-text search as it changes, here or on any device.
  */
 
+/* Write a directory entry's fields in one change, checked: category must
+ * be one of the vocabulary above; tags and languages are lists of strings
+ * (tags are a set: added, never removed by a put); summary.LANG,
+ * refer_how, bring, hours, phone, org, service are strings.  Other fields
+ * are stored as given; a field whose value.kind is STEK_VALUE_NONE is
+ * removed. */
+STEK_API int stek_directory_put(stek *s, const uint8_t id[STEK_ID_BYTES],
+                                const stek_field *fields, size_t n);
+
 /* Search directory entries: every word of query must match the start of a
  * word of the entry (prefix search; case and diacritics do not matter:
  * "energie" finds "Énergie").  Best match (bm25; org and service weigh
  * most) first.  lang (may be NULL) keeps entries whose "languages" list it
  * or that have a summary.<lang>; category (may be NULL) keeps entries of
  * that category or tag.  STEK_EINVAL if the query has no words. */
-/* Write a directory entry's fields in one change, checked: category must
- * be one of the vocabulary above; tags and languages are lists of strings
- * (tags are a set: added, never removed by a put); summary.LANG,
- * refer_how, bring, hours, phone, org, service are strings.  Other fields
- * are stored as given. */
-STEK_API int stek_directory_put(stek *s, const uint8_t id[STEK_ID_BYTES],
-                                const stek_field *fields, size_t n);
-
 STEK_API int stek_directory_search(stek *s, const char *query, const char *lang,
                                    const char *category, stek_record_cb cb,
                                    void *ctx);

@@ -120,6 +120,7 @@ static const char *const directory_strings[] = {"org", "service", "refer_how", "
 /* Check one directory field; NULL if fine, else the reason. */
 static const char *directory_check(const stek_field *f) {
   const stek_value *v = &f->value;
+  if (v->kind == STEK_VALUE_NONE) return NULL; /* removal */
   if (!strcmp(f->name, "category")) {
     if (v->kind != STEK_VALUE_STR || !signal_theme_valid(v->str, strlen(v->str)))
       return "category must be one of income, housing, health, debt, digital, "

@@ -83,6 +83,10 @@ static const char *check_field(stek *s, const stek_field *f, char *err, size_t c
   const char *n = f->name;
   tz_local t;
   int whole;
+  if (v->kind == STEK_VALUE_NONE)
+    return !strcmp(n, "title") || !strcmp(n, "site") || !strcmp(n, "start")
+               ? "cannot be removed"
+               : NULL;
   if (!strcmp(n, "title") || !strcmp(n, "site") || !strcmp(n, "notes"))
     return v->kind == STEK_VALUE_STR ? NULL : "must be a string";
   if (!strcmp(n, "start"))
@@ -124,7 +128,7 @@ static const char *check_field(stek *s, const stek_field *f, char *err, size_t c
 
 static int has_field(const stek_field *f, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
-    if (!strcmp(f[i].name, name)) return 1;
+    if (!strcmp(f[i].name, name) && f[i].value.kind != STEK_VALUE_NONE) return 1;
   return 0;
 }
 
