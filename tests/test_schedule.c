@@ -193,6 +193,26 @@ static void test_typed_put_removes_a_field_given_no_value(void) {
   CHECK(c.n == 1);
 }
 
+static void test_zoneinfo_location_is_configurable(void) {
+  char path[600], zdir[600];
+  stek_config cfg;
+  stek *s;
+  uint8_t space[16], id[16];
+  stek_field f[] = {STR("title", "x"), STR("site", "y"), STR("start", "2026-01-01T10:00"),
+                    STR("tz", "Europe/Brussels")};
+  test_dir_file(&dir, "zones", zdir, sizeof zdir); /* an empty zoneinfo */
+  CHECK(mkdir(zdir, 0700) == 0);
+  stek_config_init(&cfg);
+  cfg.zoneinfo_dir = zdir;
+  test_dir_file(&dir, "z", path, sizeof path);
+  CHECK_OK(stek_open(&s, path, &cfg));
+  CHECK_OK(stek_space_create(s, "z", space));
+  stek_id_new(id);
+  int rc = stek_schedule_put(s, id, f, 4); /* the zone is not in that folder */
+  stek_close(s);
+  CHECK_RC(rc, STEK_EINVAL);
+}
+
 #define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
 
 int main(void) {
@@ -203,5 +223,6 @@ int main(void) {
   T(test_other_zone_is_expanded_in_its_own_local_time);
   T(test_ics_has_folded_crlf_lines_and_one_event_per_entry);
   T(test_typed_put_removes_a_field_given_no_value);
+  T(test_zoneinfo_location_is_configurable);
   return test_report();
 }
