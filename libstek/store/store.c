@@ -136,6 +136,18 @@ static void bind_key(sqlite3_stmt *s, int64_t sp, const char *type,
   sqlite3_bind_blob(s, 3, rid, 16, SQLITE_STATIC);
 }
 
+/* The single integer a query returns (a count); sp binds ?1 if >= 0. */
+static int query_count(store *st, const char *sql, int64_t sp, uint64_t *n) {
+  sqlite3_stmt *s;
+  *n = 0;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_fail(st, "store");
+  if (sp >= 0) sqlite3_bind_int64(s, 1, sp);
+  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
+  if (!rc) *n = (uint64_t)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc;
+}
+
 /* ---- open / close ---- */
 
 static int meta_blob(store *st, const char *key, void *out, size_t len) {
@@ -293,13 +305,9 @@ int store_space_create(store *st, const uint8_t id[16], const char *name,
 }
 
 int store_space_count(store *st, size_t *n) {
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM spaces", -1, &s, NULL) !=
-      SQLITE_OK)
-    return db_fail(st, "store");
-  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
-  *n = rc ? 0 : (size_t)sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
+  uint64_t v;
+  int rc = query_count(st, "SELECT count(*) FROM spaces", -1, &v);
+  *n = (size_t)v;
   return rc;
 }
 
@@ -385,29 +393,11 @@ int store_change_add(store *st, int64_t sp, const change *c,
 }
 
 int store_change_count(store *st, int64_t sp, uint64_t *n) {
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM changes WHERE sp=?1", -1,
-                         &s, NULL) != SQLITE_OK)
-    return db_fail(st, "store");
-  sqlite3_bind_int64(s, 1, sp);
-  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
-  *n = rc ? 0 : (uint64_t)sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return rc;
+  return query_count(st, "SELECT count(*) FROM changes WHERE sp=?1", sp, n);
 }
 
 int store_change_each(store *st, int64_t sp, store_bytes_cb cb, void *ctx) {
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "SELECT wire FROM changes WHERE sp=?1"
-                         " ORDER BY hlc, id", -1, &s, NULL) != SQLITE_OK)
-    return db_fail(st, "store");
-  sqlite3_bind_int64(s, 1, sp);
-  int rc, stop = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW && !stop)
-    stop = cb(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
-  sqlite3_finalize(s);
-  return out;
+  return store_change_each_since(st, sp, 0, cb, ctx);
 }
 
 /* ---- merging ---- */
@@ -1191,11 +1181,5 @@ int store_relay_items(store *st, const uint8_t tag[16], neg_item **out, size_t *
 }
 
 int store_relay_op_count(store *st, uint64_t *n) {
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM relay_ops", -1, &s, NULL) != SQLITE_OK)
-    return db_fail(st, "store");
-  int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_fail(st, "store");
-  *n = rc ? 0 : (uint64_t)sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return rc;
+  return query_count(st, "SELECT count(*) FROM relay_ops", -1, n);
 }
