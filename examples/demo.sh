@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# demo.sh STEK_BIN -- three devices edit offline, exchange changes, converge.
+# demo.sh STEK_BIN -- devices edit offline, sync, converge.
 #
-# Builds three device stores (A, B, C) in a temporary folder (removed on
+# Builds device stores (A, B, C, later D) in a temporary folder (removed on
 # exit).  A creates the space "STEK Bezemheide" and seals it to B and C (each
 # share opens only with the receiving device's key; no secret is ever
-# written in the clear).  Each device then edits while offline: directory
-# entries (with a concurrent edit of the same field on A and B), schedule
-# entries and a cancelled date, and anonymous signals.  The devices pass
-# change files around a ring; then C shows the week's schedule, B searches
-# the social map, A prints the k-anonymous signal report, and the state
-# hashes of all three are compared.
+# written in the clear).  A serves sync on loopback TCP (127.0.0.1, a free
+# port).  Each device edits while offline: directory entries (with a
+# concurrent edit of the same field on A and B), schedule entries and a
+# cancelled date, and anonymous signals.  B syncs with A over TCP; C has no
+# network and trades encrypted bundles with A (a USB stick); a new tablet D
+# joins with a one-time invitation.  Then C shows the week's schedule, B
+# searches the social map, A prints the k-anonymous signal report, and the
+# state hashes of all four are compared.
 #
-# Exits 0 and prints "converged: yes" when all three hashes are equal,
-# exits 1 otherwise.
+# Exits 0 and prints "converged: yes" when all hashes are equal, exits 1
+# otherwise.
 set -euo pipefail
 
 STEK=${1:?usage: demo.sh STEK_BIN}
 work=$(mktemp -d "${TMPDIR:-/tmp}/stek-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+server=
+trap '[ -z "$server" ] || { kill -TERM "$server"; wait "$server"; }; rm -rf "$work"' EXIT
 site="Kantine Bezemheide"
 
 # st DEVICE ARGS...: run stek on one device's store.
@@ -27,15 +30,28 @@ st() {
   "$STEK" --store "$work/$dev" "$@"
 }
 
-# send FROM TO: FROM exports all its changes, TO imports them.
-send() {
-  local file="$work/changes-$1-to-$2"
-  st "$1" changes export "$file" >/dev/null
-  printf '  %s -> %s  %s\n' "$1" "$2" "$(st "$2" changes import "$file")"
+# serve DEVICE: serve its store on a free port of 127.0.0.1 in the
+# background; the port, from the server's first line, goes to $port.
+serve() {
+  mkfifo "$work/serving"
+  "$STEK" --store "$work/$1" serve --port 0 >"$work/serving" &
+  server=$!
+  exec 3<"$work/serving"
+  read -r line <&3
+  port=$(printf '%s' "$line" | tr -dc 0-9)
+}
+
+# tcp_sync DEVICE: one sync with the server, over TCP.
+tcp_sync() { printf '  %s <-> A  %s\n' "$1" "$(st "$1" sync "127.0.0.1:$port")"; }
+
+# carry FROM TO: FROM writes an encrypted bundle, TO reads it.
+carry() {
+  st "$1" bundle export "$work/stick.bundle" >/dev/null
+  printf '  %s -> %s  %s\n' "$1" "$2" "$(st "$2" bundle import "$work/stick.bundle")"
 }
 
 hashes() {
-  for dev in A B C; do
+  for dev in A B C D; do
     printf '  %s  %s\n' "$dev" "$(st "$dev" state-hash)"
   done
 }
@@ -65,7 +81,7 @@ for dev in B C; do
 done
 echo "  A created space $space and shared it with B and C"
 
-echo "== A adds the Budgethulp entry and a weekly activity; B and C receive them"
+echo "== A adds the Budgethulp entry and a weekly activity, and serves sync"
 budget=$(st A directory put --json '{
   "org": "CAW", "service": "Budgethulp en schuldbemiddeling", "category": "debt",
   "summary.nl": "Hulp bij schulden en geldzorgen. Gratis en vertrouwelijk.",
@@ -73,9 +89,10 @@ budget=$(st A directory put --json '{
 koffie=$(st A schedule put --json '{
   "title": "Koffie & Formulieren", "site": "'"$site"'", "start": "2026-03-02T09:30",
   "minutes": 120, "rrule": "FREQ=WEEKLY;BYDAY=MO,WE", "orgs": ["CAW", "OCMW"], "cost": 0}')
-send A B >/dev/null
-send A C >/dev/null
-echo "  directory/$budget and schedule/$koffie on all three"
+serve A
+tcp_sync B
+tcp_sync C
+echo "  A serves on 127.0.0.1:$port; directory/$budget and schedule/$koffie on all three"
 
 echo "== Offline edits"
 st A directory put --id "$budget" --json \
@@ -114,15 +131,20 @@ signal C debt "Weet niet bij wie ze terecht kan"
 signal B housing "Vocht in sociale woning, geen reactie"
 signal C housing "Huurwaarborg niet op te brengen"
 echo "  A, B, C: 8 anonymous signals (6 debt, 2 housing); a visitor at A got receipt $receipt"
-echo "  state hashes now differ:"
-hashes
 
-echo "== Exchanging change files, around the ring twice"
-for round in 1 2; do
-  send A B
-  send B C
-  send C A
-done
+echo "== B syncs over TCP; C, without network, trades bundles with A; B again"
+tcp_sync B
+carry C A
+carry A C
+tcp_sync B
+
+echo "== A new tablet D joins with a one-time invitation, through A"
+token=$(st A invite create --ttl 600)
+echo "  token $token"
+printf '  D  %s\n' "$(st D invite accept "$token" --peer "127.0.0.1:$port")"
+kill -TERM "$server"
+wait "$server"
+server=
 
 echo "== The week of 23 March at $site, on C (DST starts Sunday 29 March)"
 st C schedule occurrences --from 2026-03-23 --to 2026-03-30 --site "$site" | table
@@ -140,8 +162,8 @@ st C directory get "$budget" | sed -E 's/.*"summary.nl":"([^"]*)".*/  \1/'
 
 echo "== After the exchange"
 hashes
-a=$(st A state-hash) b=$(st B state-hash) c=$(st C state-hash)
-if [ "$a" = "$b" ] && [ "$b" = "$c" ]; then
+a=$(st A state-hash) b=$(st B state-hash) c=$(st C state-hash) d=$(st D state-hash)
+if [ "$a" = "$b" ] && [ "$b" = "$c" ] && [ "$c" = "$d" ]; then
   echo "converged: yes"
 else
   echo "converged: no"

@@ -3,7 +3,8 @@
  *
  * A hand-written recursive-descent reader over RFC 8259 text, narrowed to
  * what a record can hold (see json.h).  The depth is fixed by the grammar
- * (object -> array -> string), so there is no recursion to bound.  Strings
+ * (object -> array -> string; json_parse_nested() adds one object level,
+ * counted in parser.nest), so there is no unbounded recursion.  Strings
  * are scanned for their closing quote before any memory is taken, and the
  * decoded form is never longer than the escaped one, so one allocation of
  * the escaped length always suffices.
@@ -21,6 +22,7 @@ typedef struct parser {
   size_t pos;
   char *err;
   size_t errlen;
+  int nest; /* objects still allowed as values: 0, or 1 (json_parse_nested) */
 } parser;
 
 #if defined(__GNUC__)
@@ -308,6 +310,19 @@ fail:
   return -1;
 }
 
+static json_record *record_new(void);
+static int parse_object(parser *ps, json_record *r);
+
+/* The object at pos ('{') as the value of f (json_parse_nested() only). */
+static int parse_child(parser *ps, json_field *f) {
+  f->object = record_new();
+  if (!f->object) return fail_at(ps, ps->pos, "out of memory");
+  ps->nest--;
+  int rc = parse_object(ps, f->object);
+  ps->nest++;
+  return rc;
+}
+
 static int parse_value(parser *ps, json_field *f) {
   int c = peek(ps);
   if (c == '"') {
@@ -328,11 +343,13 @@ static int parse_value(parser *ps, json_field *f) {
     return parse_int(ps, &f->value.i);
   }
   if (c == '[') return parse_array(ps, f);
+  if (c == '{' && ps->nest > 0) return parse_child(ps, f);
   return fail_value(ps, 0);
 }
 
 static void free_field(json_field *f) {
   free(f->name);
+  json_record_free(f->object);
   if (f->items) {
     free_items(f->items, f->value.kind == STEK_VALUE_LIST ? f->value.list_len : 1);
     free(f->items);
@@ -388,9 +405,19 @@ static int parse_object(parser *ps, json_record *r) {
   }
 }
 
-int json_parse_record(const char *text, size_t len, json_record **out,
-                      char *err, size_t errlen) {
-  parser ps = {(const unsigned char *)text, len, 0, err, errlen};
+static json_record *record_new(void) {
+  json_record *r = calloc(1, sizeof *r);
+  if (r) r->fields = calloc(JSON_MAX_KEYS, sizeof *r->fields);
+  if (r && !r->fields) {
+    free(r);
+    r = NULL;
+  }
+  return r;
+}
+
+static int parse_document(const char *text, size_t len, int nest, json_record **out,
+                          char *err, size_t errlen) {
+  parser ps = {(const unsigned char *)text, len, 0, err, errlen, nest};
   json_record *r;
   *out = NULL;
   if (errlen > 0) err[0] = '\0';
@@ -400,12 +427,7 @@ int json_parse_record(const char *text, size_t len, json_record **out,
   if (len > 0 && !text) return fail_at(&ps, 0, "no input");
   skip_ws(&ps);
   if (peek(&ps) != '{') return fail_unexpected(&ps, "a JSON object '{'");
-  r = calloc(1, sizeof *r);
-  if (r) r->fields = calloc(JSON_MAX_KEYS, sizeof *r->fields);
-  if (!r || !r->fields) {
-    free(r);
-    return fail_at(&ps, 0, "out of memory");
-  }
+  if (!(r = record_new())) return fail_at(&ps, 0, "out of memory");
   if (parse_object(&ps, r) != 0) goto fail;
   skip_ws(&ps);
   if (ps.pos < ps.len) {
@@ -417,6 +439,16 @@ int json_parse_record(const char *text, size_t len, json_record **out,
 fail:
   json_record_free(r);
   return -1;
+}
+
+int json_parse_record(const char *text, size_t len, json_record **out,
+                      char *err, size_t errlen) {
+  return parse_document(text, len, 0, out, err, errlen);
+}
+
+int json_parse_nested(const char *text, size_t len, json_record **out,
+                      char *err, size_t errlen) {
+  return parse_document(text, len, 1, out, err, errlen);
 }
 
 void json_record_free(json_record *r) {

@@ -25,12 +25,17 @@
 #define JSON_MAX_ITEMS 256              /* strings in one array */
 #define JSON_MAX_DEPTH 2                /* the object, and arrays in it */
 
+struct json_record;
+
 /* One member of the object.  value.str / value.list point into this field
- * (items holds the list's strings); all of it is freed with the record. */
+ * (items holds the list's strings); all of it is freed with the record.
+ * Only from json_parse_nested(): a value that is itself an object is in
+ * object, with value.kind 0. */
 typedef struct json_field {
   char *name;
   stek_value value;
   char **items;
+  struct json_record *object;
 } json_field;
 
 typedef struct json_record {
@@ -46,7 +51,16 @@ typedef struct json_record {
 int json_parse_record(const char *text, size_t len, json_record **out,
                       char *err, size_t errlen);
 
-/* Free a record from json_parse_record(); NULL is a no-op. */
+/* As json_parse_record(), but a member's value may also be an object of the
+ * record form (strings, integers, arrays of strings -- no deeper), read
+ * into that field's object: a line of a workload trace,
+ * {"at":"A","put":"schedule","id":..,"fields":{..}}.  Limits as above, for
+ * the whole document and for each object. */
+int json_parse_nested(const char *text, size_t len, json_record **out,
+                      char *err, size_t errlen);
+
+/* Free a record from json_parse_record() or json_parse_nested(); NULL is a
+ * no-op. */
 void json_record_free(json_record *r);
 
 /* Write s (UTF-8, NUL-terminated) to f as a JSON string with its quotes,

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "replay.h"
 #include "stek.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CREDS = 3, EXIT_INPUT = 4 };
@@ -37,7 +38,7 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CREDS = 3, EXIT_INPUT = 4 };
 enum { STORE_NONE, STORE_CREATE, STORE_OPEN };
 
 #define MAX_POS 3  /* positional arguments of any command */
-#define MAX_OPTS 3 /* value options of any command */
+#define MAX_OPTS 4 /* options of any command */
 #define MAX_SHARE_BYTES (64u * 1024)
 
 typedef struct cli {
@@ -65,14 +66,15 @@ typedef struct args {
   const kind *kind; /* the row's record type; NULL for "record ..." */
   const char *pos[MAX_POS];
   int npos;
-  const char *opt[MAX_OPTS]; /* by index in command.opts; NULL if absent */
+  const char *opt[MAX_OPTS]; /* by index in command.opts; NULL if absent,
+                                "" for a flag given */
 } args;
 
 typedef struct command {
   const char *name; /* one or two words: "init", "record put" */
   const char *usage;
   int min_pos, max_pos;
-  const char *opts[MAX_OPTS]; /* value options, e.g. "--id" */
+  const char *opts[MAX_OPTS]; /* options, e.g. "--id"; flags as usage says */
   int store;
   int (*run)(cli *c, const args *a);
   const char *help;
@@ -288,16 +290,23 @@ static int cmd_space_share(cli *c, const args *a) {
   return rc;
 }
 
+/* Read a share file (space or relay) into a fresh *buf. */
+static int read_share(const char *path, char **buf, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(EXIT_FAIL, "cannot open %s: %s", path, strerror(errno));
+  int rd = read_all(f, MAX_SHARE_BYTES, buf, len);
+  fclose(f);
+  if (rd) return rd > 0 ? fail(EXIT_INPUT, "%s: too big for a share", path)
+                        : fail(EXIT_FAIL, "cannot read %s", path);
+  return 0;
+}
+
 static int cmd_space_accept(cli *c, const args *a) {
   char *buf;
   size_t len;
-  FILE *f = fopen(a->pos[0], "rb");
-  if (!f) return fail(EXIT_FAIL, "cannot open %s: %s", a->pos[0], strerror(errno));
-  int rd = read_all(f, MAX_SHARE_BYTES, &buf, &len);
-  fclose(f);
-  if (rd) return rd > 0 ? fail(EXIT_INPUT, "%s: too big for a space share", a->pos[0])
-                        : fail(EXIT_FAIL, "cannot read %s", a->pos[0]);
-  int rc = stek_space_accept(c->s, (const uint8_t *)buf, len);
+  int rc = read_share(a->pos[0], &buf, &len);
+  if (rc) return rc;
+  rc = stek_space_accept(c->s, (const uint8_t *)buf, len);
   free(buf);
   if (rc < 0) return fail_lib(c, rc, EXIT_INPUT, "space accept");
   return 0; /* STEK_DUPLICATE: already a member, which is what was asked */
@@ -850,40 +859,71 @@ static int parse_port(const char *text, long min, int *port) {
   return 0;
 }
 
-/* serve [--port P] [--bind ADDR]: print {"port":P} once listening, then
- * serve until SIGINT or SIGTERM, and stop cleanly. */
+/* HOST:PORT (an IPv6 address as [ADDR]:PORT) into host[size] and *port;
+ * what names the argument in the message.  0, or EXIT_USAGE after saying
+ * why not. */
+static int parse_host_port(const char *arg, const char *what, char *host, size_t size,
+                           int *port) {
+  const char *colon = strrchr(arg, ':'), *h = arg;
+  size_t n = colon ? (size_t)(colon - arg) : 0;
+  if (arg[0] == '[' && n >= 2 && arg[n - 1] == ']') h++, n -= 2; /* [::1]:P */
+  if (!colon || n == 0 || n >= size || (strchr(arg, ':') != colon && arg[0] != '['))
+    return fail(EXIT_USAGE, "%s needs HOST:PORT (an IPv6 address as [ADDR]:PORT), not '%.80s'",
+                what, arg);
+  memcpy(host, h, n);
+  host[n] = '\0';
+  return parse_port(colon + 1, 1, port) ? EXIT_USAGE : 0;
+}
+
+/* serve [--port P] [--bind ADDR] [--announce] [--announce-to ADDR:PORT]:
+ * print {"port":P} once listening (and announcing), then serve until
+ * SIGINT or SIGTERM, and stop cleanly. */
 static int cmd_serve(cli *c, const args *a) {
-  char path[4096];
-  int port = 47110;
+  char path[4096], to_host[64];
+  int port = 47110, to_port = 0, code = 0;
   stek_server *srv;
+  stek_announcer *ann = NULL;
   sigset_t stop, old;
   int sig;
   if (a->opt[0] && parse_port(a->opt[0], 0, &port)) return EXIT_USAGE;
+  if (a->opt[3] && parse_host_port(a->opt[3], "--announce-to", to_host, sizeof to_host,
+                                   &to_port))
+    return EXIT_USAGE;
   snprintf(path, sizeof path, "%s/stek.db", c->store_dir);
-  stek_close(c->s); /* the server opens its own handle */
+  stek_close(c->s); /* the server (and the announcer) open their own handles */
   c->s = NULL;
   /* SIGINT and SIGTERM are taken with sigwait() below rather than by a
    * handler, so stopping runs as ordinary code.  Block them before the
-   * server's thread starts (it blocks every signal anyway). */
+   * server's and the announcer's threads start, which inherit the mask. */
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop, &old);
   int rc = stek_server_start(&srv, path, NULL, a->opt[1], port);
-  if (rc) {
-    int code = rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL;
-    fail(code, "%s", stek_server_errmsg(srv));
-    stek_server_stop(srv);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    return code;
+  if (rc) code = fail(rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL, "%s",
+                      stek_server_errmsg(srv));
+  if (!code && (a->opt[2] || a->opt[3])) { /* --announce-to implies --announce */
+    stek_announce_options ao;
+    stek_announce_options_init(&ao);
+    ao.serve_port = (uint16_t)stek_server_port(srv);
+    if (a->opt[3]) {
+      ao.address = to_host;
+      ao.port = (uint16_t)to_port;
+    }
+    if ((rc = stek_announcer_start(&ann, path, NULL, &ao)) != STEK_OK)
+      code = fail(rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL, "announce: %s",
+                  ann ? stek_announcer_errmsg(ann) : stek_strerror(rc));
   }
-  printf("{\"port\":%d}\n", stek_server_port(srv));
-  fflush(stdout);
-  while (sigwait(&stop, &sig) != 0) {
+  if (!code) {
+    printf("{\"port\":%d}\n", stek_server_port(srv));
+    fflush(stdout);
+    while (sigwait(&stop, &sig) != 0) {
+    }
   }
+  stek_announcer_stop(ann);
   stek_server_stop(srv);
   sigprocmask(SIG_SETMASK, &old, NULL);
-  return 0;
+  return code;
 }
 
 static void sync_progress(void *ctx, const stek_sync_stats *st) {
@@ -894,40 +934,203 @@ static void sync_progress(void *ctx, const stek_sync_stats *st) {
           (unsigned long long)(st->bytes_sent + st->bytes_received));
 }
 
-/* sync HOST:PORT [--timeout S]: one sync with a serving peer; a JSON
- * summary.  HOST may be a name, an IPv4 address or [IPv6]. */
+/* --timeout S into o (0), or EXIT_USAGE. */
+static int parse_sync_timeout(const char *text, stek_sync_options *o) {
+  char *end;
+  double sec = text ? strtod(text, &end) : 0;
+  if (!text) return 0;
+  if (end == text || *end || !(sec > 0 && sec <= 86400))
+    return fail(EXIT_USAGE, "--timeout must be seconds above 0, up to 86400, not '%s'",
+                text);
+  o->timeout_ms = (int)(sec * 1000) > 0 ? (int)(sec * 1000) : 1;
+  return 0;
+}
+
+/* Sync c's store with host:port once, with progress on a terminal. */
+static int sync_with(cli *c, const char *host, int port, stek_sync_options *o,
+                     stek_sync_stats *st) {
+  int tty = isatty(STDERR_FILENO);
+  if (tty) o->progress = sync_progress;
+  int rc = stek_sync(c->s, host, port, o, st);
+  if (tty && st->bytes_sent + st->bytes_received > 0) fputc('\n', stderr);
+  return rc;
+}
+
+/* The members of a sync summary, without braces. */
+static void print_sync_stats(const stek_sync_stats *st) {
+  printf("\"ops_sent\":%llu,\"ops_received\":%llu,\"bytes_sent\":%llu,"
+         "\"bytes_received\":%llu,\"round_trips\":%llu",
+         (unsigned long long)st->ops_sent, (unsigned long long)st->ops_received,
+         (unsigned long long)st->bytes_sent, (unsigned long long)st->bytes_received,
+         (unsigned long long)st->round_trips);
+}
+
+/* sync HOST:PORT [--timeout S] [--relay]: one sync with a serving peer (a
+ * blind relay with --relay); a JSON summary.  A store that holds no space
+ * but a relay capability syncs as a relay by itself. */
 static int cmd_sync(cli *c, const args *a) {
   char host[256];
-  const char *arg = a->pos[0], *colon = strrchr(arg, ':');
   stek_sync_options o;
   stek_sync_stats st;
-  int port, tty = isatty(STDERR_FILENO);
-  if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof host ||
-      (strchr(arg, ':') != colon && arg[0] != '['))
-    return fail(EXIT_USAGE, "sync needs HOST:PORT (an IPv6 address as [ADDR]:PORT), not '%.80s'",
-                arg);
-  memcpy(host, arg, (size_t)(colon - arg));
-  host[colon - arg] = '\0';
-  if (parse_port(colon + 1, 1, &port)) return EXIT_USAGE;
+  int port;
+  if (parse_host_port(a->pos[0], "sync", host, sizeof host, &port)) return EXIT_USAGE;
   stek_sync_options_init(&o);
-  if (a->opt[0]) {
-    char *end;
-    double sec = strtod(a->opt[0], &end);
-    if (end == a->opt[0] || *end || !(sec > 0 && sec <= 86400))
-      return fail(EXIT_USAGE, "--timeout must be seconds above 0, up to 86400, not '%s'",
-                  a->opt[0]);
-    o.timeout_ms = (int)(sec * 1000) > 0 ? (int)(sec * 1000) : 1;
-  }
-  if (tty) o.progress = sync_progress;
-  int rc = stek_sync(c->s, host, port, &o, &st);
-  if (tty && st.bytes_sent + st.bytes_received > 0) fputc('\n', stderr);
+  if (parse_sync_timeout(a->opt[0], &o)) return EXIT_USAGE;
+  o.relay = a->opt[1] != NULL;
+  int rc = sync_with(c, host, port, &o, &st);
   if (rc) return fail_lib(c, rc, EXIT_FAIL, a->name);
-  printf("{\"ops_sent\":%llu,\"ops_received\":%llu,\"bytes_sent\":%llu,"
-         "\"bytes_received\":%llu,\"round_trips\":%llu}\n",
-         (unsigned long long)st.ops_sent, (unsigned long long)st.ops_received,
-         (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received,
-         (unsigned long long)st.round_trips);
+  putchar('{');
+  print_sync_stats(&st);
+  puts("}");
   return 0;
+}
+
+/* ---- invitations --------------------------------------------------------- */
+
+/* invite create [--ttl SECONDS]: a one-time token, valid 24 h by default. */
+static int cmd_invite_create(cli *c, const args *a) {
+  char token[STEK_INVITE_BYTES], *end;
+  long long ttl = 24 * 3600;
+  if (a->opt[0]) {
+    errno = 0;
+    ttl = strtoll(a->opt[0], &end, 10);
+    if (errno || end == a->opt[0] || *end || ttl < 1 ||
+        ttl > STEK_INVITE_MAX_TTL_MS / 1000)
+      return fail(EXIT_USAGE, "--ttl must be 1 to %lld seconds (30 days), not '%.40s'",
+                  STEK_INVITE_MAX_TTL_MS / 1000, a->opt[0]);
+  }
+  int rc = stek_invite_create(c->s, (int64_t)ttl * 1000, token);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, a->name);
+  puts(token);
+  return 0;
+}
+
+/* Has text the shape of a token, "STEK-" and 26 base32 digits (hyphens
+ * and spaces aside)?  The library checks it fully; this only keeps a typo
+ * from creating a store. */
+static int token_shaped(const char *t) {
+  int digits = 0;
+  if (!strncasecmp(t, "STEK-", 5)) t += 5;
+  for (; *t; t++) {
+    if (*t == '-' || *t == ' ') continue;
+    if (!strchr("0123456789ABCDEFGHIJKLMNOPQRSTVWXYZabcdefghijklmnopqrstvwxyz", *t))
+      return 0;
+    digits++;
+  }
+  return digits == 26;
+}
+
+static int open_store(cli *c, int create);
+
+/* The ids of the spaces the store holds, into a fresh *ids (*n of them). */
+static int space_ids(stek *s, uint8_t (**ids)[STEK_ID_BYTES], size_t *n) {
+  const char *name;
+  int rc = stek_space_count(s, n);
+  *ids = rc ? NULL : calloc(*n ? *n : 1, sizeof **ids);
+  if (!rc && !*ids) rc = STEK_ENOMEM;
+  for (size_t i = 0; !rc && i < *n; i++) rc = stek_space_get(s, i, (*ids)[i], &name);
+  return rc;
+}
+
+/* The id of the space that the accept joined: the one held now and not
+ * before (or the only one, if it was held already).  The API has no call
+ * for "the current space", so it is found by difference. */
+static int joined_space(stek *s, uint8_t (*before)[STEK_ID_BYTES], size_t n_before,
+                        char hex[33]) {
+  uint8_t(*after)[STEK_ID_BYTES];
+  size_t n_after;
+  int rc = space_ids(s, &after, &n_after);
+  strcpy(hex, "");
+  for (size_t i = 0; !rc && i < n_after && !*hex; i++) {
+    size_t j = 0;
+    while (j < n_before && memcmp(before[j], after[i], STEK_ID_BYTES)) j++;
+    if (j == n_before || n_after == 1) stek_id_to_hex(after[i], hex);
+  }
+  free(after);
+  return rc;
+}
+
+/* invite accept TOKEN --peer HOST:PORT: create the store if missing, join
+ * the space through the member serving at HOST:PORT, then sync with it and
+ * print {"space":ID, <the sync summary>}.  Exit 4 for what is not a token,
+ * 3 for a token the member refuses (used, expired or unknown). */
+static int cmd_invite_accept(cli *c, const args *a) {
+  char host[256], hex[33];
+  uint8_t(*before)[STEK_ID_BYTES] = NULL;
+  size_t n_before = 0;
+  stek_sync_options o;
+  stek_sync_stats st;
+  int port, rc;
+  if (parse_host_port(a->opt[0], "--peer", host, sizeof host, &port)) return EXIT_USAGE;
+  if (!token_shaped(a->pos[0]))
+    return fail(EXIT_INPUT, "not an invitation token (STEK-XXXX-XXXX-...): '%.60s'",
+                a->pos[0]);
+  if ((rc = open_store(c, 1)) != 0) return rc;
+  if ((rc = space_ids(c->s, &before, &n_before)) != STEK_OK) {
+    free(before);
+    return fail_lib(c, rc, EXIT_FAIL, a->name);
+  }
+  stek_sync_options_init(&o);
+  rc = stek_invite_accept(c->s, a->pos[0], host, port, &o);
+  if (!rc) rc = joined_space(c->s, before, n_before, hex);
+  free(before);
+  /* The library tells a refused token from a broken connection only in
+   * its message (both are STEK_ENET). */
+  if (rc == STEK_ENET && strstr(stek_errmsg(c->s), "did not accept the token"))
+    return fail(EXIT_CREDS, "%s", stek_errmsg(c->s));
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name); /* EINVAL: not a token */
+  /* The joined space is current: fetch its content from the same member. */
+  rc = sync_with(c, host, port, &o, &st);
+  if (rc) {
+    fail_lib(c, rc, EXIT_FAIL, "joined the space, but the first sync failed (run "
+                               "'stek sync HOST:PORT' again)");
+    return EXIT_FAIL;
+  }
+  printf("{\"space\":\"%s\",", hex);
+  print_sync_stats(&st);
+  puts("}");
+  return 0;
+}
+
+/* ---- blind relays -------------------------------------------------------- */
+
+/* relay share DEVICE_ID FILE: a relay capability for that device. */
+static int cmd_relay_share(cli *c, const args *a) {
+  uint8_t dev[STEK_DEVICE_ID_BYTES], *sealed = NULL;
+  size_t len = 0;
+  if (parse_hex(a->pos[0], dev, sizeof dev) != 0)
+    return fail(EXIT_USAGE, "DEVICE_ID must be 64 hex digits, not '%s'", a->pos[0]);
+  int rc = stek_relay_share(c->s, dev, &sealed, &len);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name);
+  rc = write_private(a->pos[1], sealed, len);
+  stek_free(sealed);
+  return rc;
+}
+
+/* relay accept FILE: carry, unread, the ops of the space it is for. */
+static int cmd_relay_accept(cli *c, const args *a) {
+  char *buf;
+  size_t len;
+  int rc = read_share(a->pos[0], &buf, &len);
+  if (rc) return rc;
+  rc = stek_relay_accept(c->s, (const uint8_t *)buf, len);
+  free(buf);
+  return rc < 0 ? fail_lib(c, rc, EXIT_INPUT, a->name) : 0;
+}
+
+/* relay count: {"ops":N}, the sealed ops carried for relayed spaces. */
+static int cmd_relay_count(cli *c, const args *a) {
+  uint64_t n;
+  int rc = stek_relay_count(c->s, &n);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, a->name);
+  printf("{\"ops\":%llu}\n", (unsigned long long)n);
+  return 0;
+}
+
+/* replay TRACE --dir DIR (examples/replay.c). */
+static int cmd_replay(cli *c, const args *a) {
+  (void)c;
+  return replay_trace(a->pos[0], a->opt[0]);
 }
 
 static int cmd_help(cli *c, const args *a);
@@ -1001,10 +1204,26 @@ static const command commands[] = {
      cmd_bundle_export, "write the space's changes (since a UTC date or ms) to an encrypted bundle"},
     {"bundle import", "FILE", 1, 1, {0}, STORE_OPEN, cmd_bundle_import,
      "ingest an encrypted bundle of any space held; prints a JSON summary"},
-    {"serve", "[--port P] [--bind ADDR]", 0, 0, {"--port", "--bind"}, STORE_OPEN,
-     cmd_serve, "serve sync on 127.0.0.1:47110; prints {\"port\":P}; until SIGINT/SIGTERM"},
-    {"sync", "HOST:PORT [--timeout S]", 1, 1, {"--timeout"}, STORE_OPEN, cmd_sync,
-     "sync once with a serving peer; prints a JSON summary"},
+    {"serve", "[--port P] [--bind ADDR] [--announce] [--announce-to ADDR:PORT]", 0, 0,
+     {"--port", "--bind", "--announce", "--announce-to"}, STORE_OPEN, cmd_serve,
+     "serve sync on 127.0.0.1:47110 (and announce it); prints {\"port\":P}; until "
+     "SIGINT/SIGTERM"},
+    {"sync", "HOST:PORT [--timeout S] [--relay]", 1, 1, {"--timeout", "--relay"},
+     STORE_OPEN, cmd_sync,
+     "sync once with a serving peer (a blind relay); prints a JSON summary"},
+    {"invite create", "[--ttl SECONDS]", 0, 0, {"--ttl"}, STORE_OPEN, cmd_invite_create,
+     "print a one-time invitation token to the space, valid 24 h (or --ttl)"},
+    {"invite accept", "TOKEN --peer HOST:PORT", 1, 1, {"--peer"}, STORE_NONE,
+     cmd_invite_accept,
+     "join a space through a serving member (creates the store), then sync; JSON summary"},
+    {"relay share", "DEVICE_ID FILE", 2, 2, {0}, STORE_OPEN, cmd_relay_share,
+     "let another device carry the space's ops unread: its capability into FILE"},
+    {"relay accept", "FILE", 1, 1, {0}, STORE_OPEN, cmd_relay_accept,
+     "carry the ops of the space whose relay capability is in FILE"},
+    {"relay count", "", 0, 0, {0}, STORE_OPEN, cmd_relay_count,
+     "the sealed ops carried for relayed spaces: {\"ops\":N}"},
+    {"replay", "TRACE --dir DIR", 1, 1, {"--dir"}, STORE_NONE, cmd_replay,
+     "replay a workload trace over one store per replica in DIR; a JSON summary"},
     {"discover", "[--timeout S] [--bind ADDR] [--port P]", 0, 0,
      {"--timeout", "--bind", "--port"}, STORE_OPEN, cmd_discover,
      "listen S (5) s for devices serving the spaces held, JSON Lines"},
@@ -1057,8 +1276,16 @@ static int opt_required(const command *cmd, int k) {
   return 0;
 }
 
-/* Fill a from argv by cmd's row: value options (--x V or --x=V) and
- * positionals, anything else is a usage error. */
+/* Is option k a flag, taking no value?  The usage says so: "[--relay]". */
+static int opt_is_flag(const command *cmd, int k) {
+  size_t n = strlen(cmd->opts[k]);
+  for (const char *p = cmd->usage; (p = strstr(p, cmd->opts[k])) != NULL; p += n)
+    if (p > cmd->usage && p[-1] == '[' && p[n] == ']') return 1;
+  return 0;
+}
+
+/* Fill a from argv by cmd's row: flags (--x), value options (--x V or
+ * --x=V) and positionals; anything else is a usage error. */
 static int parse_args(const command *cmd, int argc, char **argv, args *a) {
   int opts_done = 0;
   memset(a, 0, sizeof *a);
@@ -1080,7 +1307,10 @@ static int parse_args(const command *cmd, int argc, char **argv, args *a) {
            (strlen(cmd->opts[k]) != nl || strncmp(cmd->opts[k], arg, nl)))
       k++;
     if (k == MAX_OPTS || !cmd->opts[k]) return usage_of(cmd);
-    if (arg[nl] == '=') a->opt[k] = arg + nl + 1;
+    if (opt_is_flag(cmd, (int)k)) {
+      if (arg[nl] == '=') return usage_of(cmd);
+      a->opt[k] = "";
+    } else if (arg[nl] == '=') a->opt[k] = arg + nl + 1;
     else if (i + 1 < argc) a->opt[k] = argv[++i];
     else return usage_of(cmd);
   }

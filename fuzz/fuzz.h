@@ -29,6 +29,7 @@
 
 #include "codec/mp.h"
 #include "crypto/crypto.h"
+#include "crypto/noise.h"
 #include "stek.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,10 +45,10 @@ static const uint8_t fuzz_space_key[32] = {
 /* Seed of the Ed25519 key that re-signs fuzzed change bodies. */
 static const uint8_t fuzz_author_seed[32] = {'f', 'u', 'z', 'z', '-', 'a', 'u', 't', 'h', 'o', 'r'};
 
-static int64_t fuzz_clock_read(void *ctx) { return *(const int64_t *)ctx; }
-static int64_t fuzz_now = FUZZ_NOW_MS;
+static inline int64_t fuzz_clock_read(void *ctx) { return *(const int64_t *)ctx; }
+static int64_t fuzz_now __attribute__((unused)) = FUZZ_NOW_MS;
 
-static void fuzz_rmtree(const char *path) {
+static inline void fuzz_rmtree(const char *path) {
   DIR *d = opendir(path);
   if (d) {
     struct dirent *e;
@@ -64,14 +65,14 @@ static void fuzz_rmtree(const char *path) {
   }
 }
 
-static char fuzz_dir[512];
+static char fuzz_dir[512] __attribute__((unused));
 
-static void fuzz_dir_cleanup(void) {
+static inline void fuzz_dir_cleanup(void) {
   if (fuzz_dir[0]) fuzz_rmtree(fuzz_dir);
 }
 
 /* The process's temporary directory (made on first use, removed at exit). */
-static const char *fuzz_tmpdir(void) {
+static inline const char *fuzz_tmpdir(void) {
   if (!fuzz_dir[0]) {
     const char *base = getenv("TMPDIR");
     snprintf(fuzz_dir, sizeof fuzz_dir, "%s/stek-fuzz-XXXXXX", base ? base : "/tmp");
@@ -84,14 +85,14 @@ static const char *fuzz_tmpdir(void) {
   return fuzz_dir;
 }
 
-static void fuzz_die(const char *what, int rc) {
+static inline void fuzz_die(const char *what, int rc) {
   fprintf(stderr, "fuzz setup: %s: %d (%s)\n", what, rc, stek_strerror(rc));
   abort();
 }
 
 /* The sealed share of the fixed space for device dev, as
  * stek_space_share() writes it (stek.c). */
-static void fuzz_space_share(const uint8_t dev[32], mp_writer *w) {
+static inline void fuzz_space_share(const uint8_t dev[32], mp_writer *w) {
   mp_writer in;
   uint8_t sealed[256];
   mp_writer_init(&in);
@@ -112,7 +113,7 @@ static void fuzz_space_share(const uint8_t dev[32], mp_writer *w) {
 
 /* Open (creating) store `name` in the temp dir, on the fixed clock, and
  * make the fixed space its current one. */
-static stek *fuzz_store(const char *name) {
+static inline stek *fuzz_store(const char *name) {
   char path[700];
   stek_config cfg;
   stek *s;
@@ -134,7 +135,7 @@ static stek *fuzz_store(const char *name) {
 
 /* Sign body as the fixed author and wrap it as a change wire:
  * [1, bin(body), bin(sig)].  out is initialised here. */
-static void fuzz_sign_change(const uint8_t *body, size_t len, mp_writer *out) {
+static inline void fuzz_sign_change(const uint8_t *body, size_t len, mp_writer *out) {
   uint8_t pk[32], sk[64], sig[64];
   cr_sign_seed_keygen(pk, sk, fuzz_author_seed);
   cr_sign_msg(sig, body, len, sk);
@@ -147,7 +148,7 @@ static void fuzz_sign_change(const uint8_t *body, size_t len, mp_writer *out) {
 
 /* MAC body with the fixed space's signal key and wrap it as a signal wire:
  * [2, bin(body), bin(mac)] (crdt/signal.c). */
-static void fuzz_mac_signal(const uint8_t *body, size_t len, mp_writer *out) {
+static inline void fuzz_mac_signal(const uint8_t *body, size_t len, mp_writer *out) {
   uint8_t k[32], mac[CR_MAC];
   cr_kdf(k, 1, "stek-sig", fuzz_space_key);
   cr_mac(mac, body, len, k);
@@ -158,26 +159,49 @@ static void fuzz_mac_signal(const uint8_t *body, size_t len, mp_writer *out) {
   mp_write_bin(out, mac, CR_MAC);
 }
 
+/* One side of a handshake with fixed keys: the space capability of the
+ * fixed space, static keys from fixed seeds and a fixed ephemeral key, so
+ * that messages recorded by make_corpus are valid for the targets. */
+static inline void fuzz_noise_init(noise_hs *hs, int initiator) {
+  uint8_t seed[32] = {'f', 'u', 'z', 'z', '-', 'd', 'e', 'v', (uint8_t)initiator};
+  uint8_t pk[32], sk[64], xpk[32], xsk[32], e[32], psk[1][32];
+  cr_sign_seed_keygen(pk, sk, seed);
+  if (cr_x25519_from_sign_pk(xpk, pk) || cr_x25519_from_sign_sk(xsk, sk))
+    fuzz_die("x25519", STEK_ERROR);
+  memset(e, 0x40 + initiator, sizeof e);
+  cr_kdf(psk[0], 10, "stek-cap", fuzz_space_key); /* sync/session.c */
+  noise_params p = {.initiator = initiator,
+                    .prologue = (const uint8_t *)NOISE_PROLOGUE,
+                    .prologue_len = sizeof NOISE_PROLOGUE - 1,
+                    .psk_mask = 1u,
+                    .psks = (const uint8_t (*)[32])psk,
+                    .static_sk = xsk,
+                    .static_pk = xpk,
+                    .ephemeral_sk = e,
+                    .device_id = pk};
+  if (noise_init_params(hs, &p)) fuzz_die("noise_init_params", STEK_ERROR);
+}
+
 /* A bounded cursor over the fuzz input, for structure-aware targets. */
 typedef struct fuzz_in {
   const uint8_t *p;
   size_t n;
 } fuzz_in;
 
-static uint8_t fuzz_u8(fuzz_in *in) {
+static inline uint8_t fuzz_u8(fuzz_in *in) {
   if (!in->n) return 0;
   in->n--;
   return *in->p++;
 }
 
-static uint16_t fuzz_u16(fuzz_in *in) {
+static inline uint16_t fuzz_u16(fuzz_in *in) {
   uint16_t hi = fuzz_u8(in);
   return (uint16_t)(hi << 8 | fuzz_u8(in));
 }
 
 /* The next chunk: a 2-byte big-endian length, then that many bytes (fewer
  * if the input ends).  0 when nothing is left. */
-static size_t fuzz_chunk(fuzz_in *in, const uint8_t **p) {
+static inline size_t fuzz_chunk(fuzz_in *in, const uint8_t **p) {
   if (!in->n) return 0;
   size_t len = fuzz_u16(in);
   if (len > in->n) len = in->n;

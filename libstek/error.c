@@ -22,6 +22,7 @@ const char *stek_strerror(int code) {
     case STEK_ETIMEDOUT: return "timed out";
     case STEK_ECANCELED: return "cancelled";
     case STEK_ENET: return "network error";
+    case STEK_EKEY: return "wrong passphrase or key";
     default: return "unknown error code";
   }
 }

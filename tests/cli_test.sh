@@ -506,5 +506,102 @@ expect "an unknown --space is a failure" 1
 run --store "$tmp/a" --space xyz record list
 expect "a malformed --space is a usage error" 2
 
+echo "# invitations and relays, offline (the network side: net_cli_test.sh)"
+run --store "$tmp/inv" invite accept "not a token" --peer 127.0.0.1:1
+expect "invite accept of what is not a token is malformed input" 4
+check "  ...and creates no store" test ! -e "$tmp/inv"
+run --store "$tmp/inv" invite accept "STEK-0000-0000-0000-0000-0000-0000-00"
+expect "invite accept without --peer is a usage error" 2
+run $A invite create
+expect "invite create with several spaces and no --space is a failure" 1
+run --store "$tmp/a" --space "$space" invite create --ttl 60
+expect "invite create --space ID --ttl 60" 0
+check "  ...prints a token" grep -Eq '^STEK(-[0-9A-Z]{4}){6}-[0-9A-Z]{2}$' <<<"$out"
+run --store "$tmp/a" --space "$space" invite create --ttl 1h
+expect "invite create --ttl 1h is a usage error" 2
+run $C relay share "$dev_b" "$tmp/relay-b"
+expect "relay share" 0
+run $A relay accept "$tmp/relay-b"
+expect "relay accept of a capability sealed to another device is malformed input" 4
+run $B relay accept "$tmp/relay-b"
+expect "relay accept" 0
+run $B relay count
+expect "relay count" 0
+check "  ...is {\"ops\":0} before any sync" test "$out" = '{"ops":0}'
+run $C sync 127.0.0.1:1 --relay=yes
+expect "sync --relay takes no value" 2
+
+echo "# replay"
+i1=00000000000000000000000000000001
+i2=00000000000000000000000000000002
+cat >"$tmp/trace" <<EOF
+{"at":"*","put":"directory","id":"$i1","fields":{"org":"CAW","category":"debt","languages":["nl","ar"]}}
+{"at":"*","put":"schedule","id":"$i2","fields":{"title":"Digipunt","site":"Kantine","start":"2026-03-05T13:30:00","minutes":90}}
+{"at":"A","put":"directory","id":"$i1","fields":{"org":"CAW Gent"}}
+{"at":"B","put":"directory","id":"$i1","fields":{"org":"CAW Brugge"}}
+{"at":"B","del":"schedule","id":"$i2"}
+{"at":"A","put":"schedule","id":"$i2","fields":{"minutes":120}}
+{"at":"B","put":"schedule","id":"$i2","fields":{"minutes":60}}
+{"at":"A","signal":{"theme":"debt","site":"Kantine","week":"2026-W10","text":"geen geld"}}
+{"sync":["A","B"]}
+{"expect":"converged"}
+EOF
+run replay "$tmp/trace" --dir "$tmp/rep"
+expect "replay of a hand-written trace" 0
+num='[0-9]+(\.[0-9]+)?'
+check "  ...prints the summary of CLI.md" grep -Eq "^\{\"replicas\":2,\"load_ms\":$num,\"edit_ms\":$num,\"syncs\":\[\{\"a\":\"A\",\"b\":\"B\",\"ms\":$num,\"bytes\":[1-9][0-9]*,\"round_trips\":[1-9][0-9]*,\"ops_sent\":3,\"ops_received\":3\}\],\"sync_ms\":$num,\"sync_bytes\":[1-9][0-9]*,\"store_bytes\":\{\"A\":[1-9][0-9]*,\"B\":[1-9][0-9]*\},\"converged\":true\}$" <<<"$out"
+ra="--store $tmp/rep/A"
+rb="--store $tmp/rep/B"
+run $ra device id
+dev_ra=$out
+run $rb device id
+check "  ...each replica a store with a device of its own" test "$dev_ra" != "$out"
+run $rb state-hash
+check "  ...the replicas converged" test "$out" = "$(IN= "$STEK" $ra state-hash)"
+run $ra schedule get "$i2"
+expect "  ...the delete won over the edits" 1
+run $rb signal list
+check "  ...the signal reached B" grep -q '"text":"geen geld"' <<<"$out"
+run replay "$tmp/trace" --dir "$tmp/rep"
+expect "replay again" 0
+run $ra device id
+check "  ...starts from fresh stores" test "$out" != "$dev_ra"
+head -n 8 "$tmp/trace" >"$tmp/apart"
+echo '{"expect":"converged"}' >>"$tmp/apart"
+run replay "$tmp/apart" --dir "$tmp/rep2"
+expect "replicas that never sync do not converge (exit 1)" 1
+check "  ...and the summary says so" grep -q '"syncs":\[\],.*"converged":false}$' <<<"$out"
+# bad_trace LINE CONTENT DESCRIPTION: the trace with line LINE replaced is
+# refused with exit 4, the message naming the line, and no store is made.
+bad_trace() {
+  awk -v n="$1" -v l="$2" 'NR == n { print l; next } { print }' "$tmp/trace" >"$tmp/badtrace"
+  rm -rf "$tmp/repbad"
+  run replay "$tmp/badtrace" --dir "$tmp/repbad"
+  expect "a trace with $3 is malformed input" 4
+  check "  ...naming line $1" grep -q "^stek: $tmp/badtrace:$1: " <<<"$err"
+  check "  ...and no store is made" test ! -e "$tmp/repbad"
+}
+bad_trace 3 '{"at":"A","put":"directory","id":"'$i1'","fields":{"org":"x"}' "a line cut short"
+bad_trace 4 '{"at":"B","put":"directory","id":"xyz","fields":{"org":"x"}}' "a bad id"
+bad_trace 5 '{"at":"B","remove":"schedule","id":"'$i2'"}' "an unknown event"
+bad_trace 6 '{"at":"A","put":"schedule","id":"'$i2'","fields":{"minutes":120},"extra":1}' "an unknown key"
+bad_trace 6 '{"at":"A","put":"schedule","id":"'$i2'","fields":{"a":{"b":1}}}' "an object too deep"
+bad_trace 7 '{"at":"B","put":"schedule","id":"'$i2'","fields":{}}' "a put without fields"
+bad_trace 8 '{"at":"A","signal":{"theme":"debt","site":"K","author":"Jan"}}' "an unknown signal field"
+bad_trace 9 '{"sync":["A"]}' "a sync of one replica"
+bad_trace 9 '{"sync":["A","../x"]}' "a replica name that is a path"
+bad_trace 10 '{"expect":"diverged"}' "an unknown expectation"
+bad_trace 10 '{"at":"*","put":"directory","id":"'$i1'","fields":{"org":"late"}}' "the base after other events"
+bad_trace 2 '' "an empty line"
+awk 'NR == 3 { print "{\"at\":\"A\",\"put\":\"directory\",\"id\":\"'$i1'\",\"fields\":{\"category\":\"weather\"}}"; next } { print }' \
+  "$tmp/trace" >"$tmp/badvalue"
+run replay "$tmp/badvalue" --dir "$tmp/repbadvalue"
+expect "a value the library refuses is malformed input" 4
+check "  ...naming its line and the replica" grep -q "^stek: $tmp/badvalue:3: replica A: put: .*category" <<<"$err"
+run replay "$tmp/trace"
+expect "replay without --dir is a usage error" 2
+run replay "$tmp/nonexistent" --dir "$tmp/rep3"
+expect "replay of a missing trace is a failure" 1
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

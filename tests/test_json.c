@@ -257,6 +257,32 @@ static void test_written_strings_are_escaped_and_read_back(void) {
   json_record_free(r);
 }
 
+static void test_nested_reads_one_level_of_objects(void) {
+  const char *line = "{\"at\":\"A\",\"fields\":{\"org\":\"CAW\",\"minutes\":90,"
+                     "\"languages\":[\"nl\"]},\"sync\":[\"A\",\"B\"]}";
+  json_record *r = NULL;
+  CHECK(json_parse_nested(line, strlen(line), &r, err, sizeof err) == 0);
+  CHECK(r && r->count == 3);
+  CHECK(r && r->fields[0].object == NULL && r->fields[0].value.kind == STEK_VALUE_STR);
+  const json_record *f = r ? r->fields[1].object : NULL;
+  CHECK(f && f->count == 3 && r->fields[1].value.kind == 0);
+  CHECK(f && f->fields[1].value.kind == STEK_VALUE_INT && f->fields[1].value.i == 90);
+  CHECK(f && f->fields[2].value.kind == STEK_VALUE_LIST && f->fields[2].value.list_len == 1);
+  CHECK(r && r->fields[2].value.kind == STEK_VALUE_LIST);
+  json_record_free(r);
+  /* json_parse_record() still refuses objects as values. */
+  CHECK(refused(line, "nested objects are not supported"));
+  /* json_parse_nested() allows one level, no more, and no duplicate keys. */
+  const char *deep = "{\"a\":{\"b\":{\"c\":1}}}";
+  CHECK(json_parse_nested(deep, strlen(deep), &r, err, sizeof err) != 0 && !r);
+  CHECK(strstr(err, "nested objects are not supported at byte 10") != NULL);
+  const char *dup = "{\"a\":{\"b\":1,\"b\":2}}";
+  CHECK(json_parse_nested(dup, strlen(dup), &r, err, sizeof err) != 0 && !r);
+  CHECK(strstr(err, "duplicate key") != NULL);
+  const char *cut = "{\"a\":{\"b\":1}";
+  CHECK(json_parse_nested(cut, strlen(cut), &r, err, sizeof err) != 0 && !r);
+}
+
 int main(void) {
   RUN(test_strings_integers_and_lists_are_read);
   RUN(test_empty_object_is_read);
@@ -276,5 +302,6 @@ int main(void) {
   RUN(test_every_prefix_of_a_valid_document_is_refused);
   RUN(test_error_buffer_may_be_tiny_or_absent);
   RUN(test_written_strings_are_escaped_and_read_back);
+  RUN(test_nested_reads_one_level_of_objects);
   return test_report();
 }

@@ -118,6 +118,29 @@ int cr_aead_open(uint8_t *out, const uint8_t *c, size_t len, const uint8_t *ad,
              : STEK_ESIGNATURE;
 }
 
+_Static_assert(crypto_pwhash_argon2id_SALTBYTES == CR_PWHASH_SALT, "pwhash salt");
+_Static_assert(STEK_PWHASH_OPSLIMIT_MIN == crypto_pwhash_argon2id_OPSLIMIT_MIN, "ops min");
+_Static_assert(STEK_PWHASH_MEMLIMIT_MIN == crypto_pwhash_argon2id_MEMLIMIT_MIN, "mem min");
+_Static_assert(STEK_PWHASH_OPSLIMIT_DEFAULT == crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
+               "ops default");
+_Static_assert(STEK_PWHASH_MEMLIMIT_DEFAULT == crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE,
+               "mem default");
+
+int cr_pwhash(uint8_t *out, size_t outlen, const char *pass, size_t passlen,
+              const uint8_t salt[CR_PWHASH_SALT], uint64_t opslimit, size_t memlimit) {
+  if (opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
+      opslimit > crypto_pwhash_argon2id_OPSLIMIT_MAX ||
+      memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN ||
+      memlimit > crypto_pwhash_argon2id_MEMLIMIT_MAX ||
+      passlen > crypto_pwhash_argon2id_PASSWD_MAX || outlen < crypto_pwhash_argon2id_BYTES_MIN)
+    return STEK_EINVAL;
+  /* Fails only when the memory cannot be had (the limits are checked). */
+  return crypto_pwhash(out, outlen, pass, passlen, salt, opslimit, memlimit,
+                       crypto_pwhash_ALG_ARGON2ID13) == 0
+             ? 0
+             : STEK_ENOMEM;
+}
+
 void *cr_secret_alloc(size_t len) { return sodium_malloc(len); }
 void cr_secret_free(void *p) { sodium_free(p); }
 void cr_wipe(void *p, size_t len) { sodium_memzero(p, len); }

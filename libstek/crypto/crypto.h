@@ -19,6 +19,8 @@
  *   - bundles: crypto_secretstream_xchacha20poly1305 (crypto/stream) under
  *     a keyed BLAKE2b-256 of a crypto_kdf subkey of the space key and a
  *     salt, recognised by a keyed BLAKE2b-128 tag (sync/bundle).
+ *   - encryption at rest: XChaCha20-Poly1305-IETF per 4 KiB block under
+ *     crypto_kdf subkeys of an Argon2id (crypto_pwhash) key (store/vfs).
  *
  * Names carry the prefix cr_ so they never collide with libsodium's own.
  *
@@ -96,6 +98,13 @@ void cr_aead_seal(uint8_t *out, const uint8_t *m, size_t len, const uint8_t *ad,
                   size_t adlen, const uint8_t nonce[CR_AEAD_NONCE], const uint8_t key[32]);
 int cr_aead_open(uint8_t *out, const uint8_t *c, size_t len, const uint8_t *ad,
                  size_t adlen, const uint8_t nonce[CR_AEAD_NONCE], const uint8_t key[32]);
+
+/* Password hashing: Argon2id v1.3 (crypto_pwhash, ALG_ARGON2ID13), the key
+ * of an encrypted store from its passphrase (store/vfs).  Limits out of
+ * libsodium's range are STEK_EINVAL; a failed allocation STEK_ENOMEM. */
+#define CR_PWHASH_SALT 16
+int cr_pwhash(uint8_t *out, size_t outlen, const char *pass, size_t passlen,
+              const uint8_t salt[CR_PWHASH_SALT], uint64_t opslimit, size_t memlimit);
 
 /* Locked, guarded memory for secrets (sodium_malloc); wiped on free. */
 void *cr_secret_alloc(size_t len);

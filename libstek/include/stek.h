@@ -81,6 +81,8 @@ STEK_API int stek_version_number(void);
 #define STEK_ETIMEDOUT (-16)  /* the peer went quiet for longer than allowed */
 #define STEK_ECANCELED (-17)  /* cancelled by the caller */
 #define STEK_ENET (-18)       /* cannot resolve, connect, bind, or the connection broke */
+/* Encryption at rest (stek_open(), stek_rekey()): */
+#define STEK_EKEY (-19)       /* wrong passphrase or key */
 
 /* A static, human-readable description of a result code. */
 STEK_API const char *stek_strerror(int code);
@@ -116,7 +118,34 @@ typedef struct stek_config {
    * is derived when the store is created, so that a run replays exactly.
    * NULL (always, in an app): a fresh random identity. */
   const uint8_t *identity_seed;
+  /* Encryption at rest: the store's passphrase, passphrase_len bytes (any
+   * bytes, at least one).  The store key is derived from it with Argon2id,
+   * and everything SQLite writes -- the database, its journal and WAL -- is
+   * encrypted and authenticated (docs/SECURITY.md).  NULL: the store is a
+   * plaintext SQLite file, for tests and tools only -- an app must give a
+   * passphrase.  A store created with a passphrase does not open without
+   * the right one, nor a plaintext store with one: STEK_EKEY, and nothing
+   * is changed (stek_rekey() encrypts a plaintext store).  The pointer is
+   * not kept after stek_open() returns. */
+  const char *passphrase;
+  size_t passphrase_len;
+  /* Argon2id cost of the key derivation when a store is created or its
+   * passphrase changed; an existing store keeps the cost it was given.
+   * Defaults STEK_PWHASH_OPSLIMIT_DEFAULT and STEK_PWHASH_MEMLIMIT_DEFAULT
+   * (libsodium's "interactive": 64 MiB, a fraction of a second); a slow
+   * tablet may lower them, tests use the _MIN values.  0: the default. */
+  unsigned long long pwhash_opslimit;
+  size_t pwhash_memlimit;
 } stek_config;
+
+/* Argon2id cost limits for stek_config (those of libsodium's crypto_pwhash
+ * for Argon2id v1.3; the _MAX values are libstek's own bounds). */
+#define STEK_PWHASH_OPSLIMIT_MIN 1ULL
+#define STEK_PWHASH_OPSLIMIT_DEFAULT 2ULL
+#define STEK_PWHASH_OPSLIMIT_MAX 64ULL
+#define STEK_PWHASH_MEMLIMIT_MIN ((size_t)8192)
+#define STEK_PWHASH_MEMLIMIT_DEFAULT ((size_t)67108864)
+#define STEK_PWHASH_MEMLIMIT_MAX ((size_t)1 << 30)
 
 /* Fill *cfg with the defaults.  Always call before setting fields, so code
  * keeps compiling and behaving as fields are added. */
@@ -137,6 +166,17 @@ STEK_API const char *stek_errmsg(const stek *s);
 
 /* This device's id: its Ed25519 public key. */
 STEK_API void stek_device_id(const stek *s, uint8_t id[STEK_DEVICE_ID_BYTES]);
+
+/* Change the store's passphrase: copy the whole store, encrypted under a
+ * key derived from new_passphrase (len bytes, at least one) with the
+ * handle's pwhash_* cost, to "<path>.rekey" beside it, then rename it over
+ * the store; the rename is the switch, so an interruption at any moment
+ * leaves either the old store under the old passphrase or the new one
+ * under the new.  new_passphrase NULL writes a plaintext store (tools
+ * only); a plaintext store given a passphrase is encrypted.  The handle
+ * stays open on the new store.  STEK_ESTATE inside a transaction or while
+ * another handle has the store open (close it first). */
+STEK_API int stek_rekey(stek *s, const char *new_passphrase, size_t len);
 
 /* ---- Spaces ------------------------------------------------------------- */
 

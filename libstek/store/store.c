@@ -5,12 +5,16 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stek.h"
+#include "store/vfs.h"
 
 #define SCHEMA_VERSION 1
 
@@ -92,6 +96,8 @@ static const char *const query_sql[Q_COUNT] = {
 struct store {
   sqlite3 *db;
   sqlite3_stmt *q[Q_COUNT];
+  char *path;
+  vfs *vfs; /* the encrypting VFS; NULL for a plaintext store */
   uint8_t pk[CR_SIGN_PK];
   uint8_t *sk; /* CR_SIGN_SK bytes of locked memory */
   char err[256];
@@ -100,10 +106,18 @@ struct store {
 /* ---- helpers ---- */
 
 static int db_fail(store *st, const char *what) {
-  snprintf(st->err, sizeof st->err, "%s: %s", what, sqlite3_errmsg(st->db));
-  int ext = sqlite3_errcode(st->db);
-  if (ext == SQLITE_NOMEM) return STEK_ENOMEM;
-  if (ext == SQLITE_CORRUPT || ext == SQLITE_NOTADB) return STEK_ECORRUPT;
+  int ext = sqlite3_extended_errcode(st->db);
+  /* SQLITE_IOERR_DATA: a block of an encrypted store did not authenticate
+   * (store/vfs); SQLite's own words for it are only "disk I/O error". */
+  if (ext == SQLITE_IOERR_DATA)
+    snprintf(st->err, sizeof st->err,
+             "%s: the store is damaged: an encrypted block failed authentication", what);
+  else
+    snprintf(st->err, sizeof st->err, "%s: %s", what, sqlite3_errmsg(st->db));
+  if ((ext & 0xff) == SQLITE_NOMEM) return STEK_ENOMEM;
+  if ((ext & 0xff) == SQLITE_CORRUPT || (ext & 0xff) == SQLITE_NOTADB ||
+      ext == SQLITE_IOERR_DATA)
+    return STEK_ECORRUPT;
   return STEK_EIO;
 }
 
@@ -157,7 +171,8 @@ static int meta_blob(store *st, const char *key, void *out, size_t len) {
                          NULL) != SQLITE_OK)
     return db_fail(st, "store");
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  if (sqlite3_step(s) == SQLITE_ROW) {
+  int step = sqlite3_step(s);
+  if (step == SQLITE_ROW) {
     if ((size_t)sqlite3_column_bytes(s, 0) == len) {
       memcpy(out, sqlite3_column_blob(s, 0), len);
       rc = 0;
@@ -165,6 +180,8 @@ static int meta_blob(store *st, const char *key, void *out, size_t len) {
       snprintf(st->err, sizeof st->err, "store: meta '%s' is damaged", key);
       rc = STEK_ECORRUPT;
     }
+  } else if (step != SQLITE_DONE) {
+    rc = db_fail(st, "store"); /* a failed read is not an absent key */
   }
   sqlite3_finalize(s);
   return rc;

@@ -47,7 +47,12 @@ int invite_token_psk(const char *token, uint8_t psk[32]) {
   uint32_t acc = 0;
   int bits = 0, n = 0, got = 0;
   if (!token || strnlen(token, 80) >= 80) return STEK_EINVAL;
-  if (!strncmp(token, "STEK-", 5) || !strncmp(token, "stek-", 5)) token += 5;
+  /* The prefix in any case: "Stek-" must not be read as four digits. */
+  int prefix = 1;
+  for (int i = 0; i < 5 && prefix; i++)
+    prefix = token[i] && (token[i] & ~0x20) == ("STEK-"[i] & ~0x20) &&
+             (i < 4 || token[i] == '-');
+  if (prefix) token += 5;
   for (const char *p = token; *p; p++) {
     if (*p == '-' || *p == ' ') continue;
     int v = digit_value(*p);

@@ -913,7 +913,8 @@ int sess_output(sess *ss, const uint8_t **out, size_t *len) {
     return ss->err;
   }
   int rc = pump(ss);
-  *out = ss->out.p + ss->out.off;
+  /* out.p is NULL until something was written: no offset on a null pointer */
+  *out = ss->out.p ? ss->out.p + ss->out.off : NULL;
   *len = ss->out.len - ss->out.off;
   return rc;
 }

@@ -1,0 +1,95 @@
+/* Fuzz target: the session's messages from an authenticated member
+ * (sync/session after the handshake).  The harness plays the initiator
+ * with fixed keys (fuzz.h): it completes a real handshake with a responder
+ * session, sends its stream header, then seals each input message and sends
+ * it as a frame.  So the fuzzer writes plaintext NEG / OPS / WANT / DONE /
+ * ERR messages (docs/PROTOCOL.md, Session) and reaches the Negentropy
+ * server, ingest and the output pump -- what a misbehaving member device
+ * can do.  Input: messages as (flags: u8, length: u16 BE, bytes); flags
+ * bit 0 marks the frame final.  Invariants: no crash, no leak, no
+ * unbounded allocation or output (the responder's output is drained and
+ * bounded by the requests). */
+#include "crypto/stream.h"
+#include "fuzz.h"
+#include "sync/session.h"
+
+static stek *s;
+
+static void frame(sess *ss, const uint8_t *p, size_t n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_bin(&w, p, n);
+  sess_input(ss, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+}
+
+/* Take the responder's pending output; return the first frame's payload
+ * (handshake phase only, where each output is one frame). */
+static size_t drain(sess *ss, uint8_t *first, size_t cap) {
+  const uint8_t *out;
+  size_t on, got = 0;
+  if (sess_output(ss, &out, &on) == 0 && on) {
+    size_t h = on > 0 && out[0] == 0xc4 ? 2 : on > 0 && out[0] == 0xc5 ? 3 : 5;
+    if (first && on > h && on - h <= cap) {
+      memcpy(first, out + h, on - h);
+      got = on - h;
+    }
+    sess_consumed(ss, on);
+  }
+  return got;
+}
+
+static void populate(stek *st) {
+  for (int i = 0; i < 8; i++) {
+    uint8_t id[16] = {(uint8_t)i};
+    stek_value v = {.kind = STEK_VALUE_STR, .str = "fuzz"};
+    if (stek_put(st, "directory", id, "org", &v)) abort();
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!s) {
+    s = fuzz_store("msgs");
+    populate(s);
+  }
+  sess *ss;
+  noise_hs hs;
+  stream st;
+  uint8_t m[NOISE_MAX_MESSAGE], pl[NOISE_MAX_PAYLOAD], ks[32], kr[32], hh[32];
+  uint8_t hdr[STREAM_HEADER];
+  size_t mn, pn;
+  if (sess_new(&ss, s, 0)) abort();
+  fuzz_noise_init(&hs, 1);
+  if (noise_write_message(&hs, NULL, 0, m, sizeof m, &mn)) abort();
+  frame(ss, m, mn);
+  mn = drain(ss, m, sizeof m);
+  if (noise_read_message(&hs, m, mn, pl, sizeof pl, &pn)) abort();
+  static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
+  if (noise_write_message(&hs, hello, sizeof hello, m, sizeof m, &mn)) abort();
+  frame(ss, m, mn);
+  if (noise_split(&hs, ks, kr, hh) || stream_init(&st, ks, kr, hdr)) abort();
+  noise_wipe(&hs);
+  frame(ss, hdr, sizeof hdr);
+  if (sess_state(ss) != SESS_RUNNING) abort();
+  drain(ss, NULL, 0);
+
+  fuzz_in in = {data, size};
+  uint8_t *sealed = malloc(65536 + STREAM_OVERHEAD);
+  while (in.n && sess_state(ss) == SESS_RUNNING) {
+    int fin = fuzz_u8(&in) & 1;
+    const uint8_t *p;
+    size_t n = fuzz_chunk(&in, &p), cn;
+    if (stream_seal(&st, n ? p : NULL, n, sealed, 65536 + STREAM_OVERHEAD, &cn, fin)) break;
+    frame(ss, sealed, cn);
+    for (int k = 0; k < 64; k++) { /* the server pumps as its output drains */
+      const uint8_t *o;
+      size_t on;
+      if (sess_output(ss, &o, &on) || on == 0) break;
+      sess_consumed(ss, on);
+    }
+  }
+  free(sealed);
+  stream_wipe(&st);
+  sess_free(ss);
+  return 0;
+}
