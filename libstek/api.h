@@ -39,6 +39,9 @@ struct stek {
   int touch_err;
   stek_change_cb cb;
   void *cb_ctx;
+  /* a batch of ingests in one transaction (stek__batch_begin) */
+  int batch;
+  int64_t batch_sp;
 };
 
 struct stek_record {
@@ -69,6 +72,11 @@ int stek__put_fields(stek *s, const char *type, const uint8_t *id,
 /* Seal space sp's id, name and key to device (stek_space_share()). */
 int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_BYTES],
                       uint8_t **out, size_t *len);
+/* Ingest many changes in one transaction (a sync session's OPS message):
+ * between begin and end, stek_ingest() writes without committing; end
+ * commits them all (keep) or none (!keep), then notifies. */
+int stek__batch_begin(stek *s);
+int stek__batch_end(stek *s, int keep);
 /* The configured wall clock. */
 int64_t stek__now_ms(const stek *s);
 

@@ -98,6 +98,8 @@ int64_t stek__now_ms(const stek *s) { return s->cfg.clock(s->cfg.clock_ctx); }
 void stek_config_init(stek_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->max_clock_skew_ms = DEFAULT_SKEW_MS;
+  cfg->pwhash_opslimit = STEK_PWHASH_OPSLIMIT_DEFAULT;
+  cfg->pwhash_memlimit = STEK_PWHASH_MEMLIMIT_DEFAULT;
 }
 
 static int use_space_at(stek *s, size_t i) {
@@ -116,7 +118,16 @@ int stek_open(stek **out, const char *path, const stek_config *cfg) {
   if (!s->cfg.clock) s->cfg.clock = system_clock;
   if (!path) return stek__fail(s, STEK_EINVAL, "no store path given");
   if (cr_setup()) return stek__fail(s, STEK_ERROR, "libsodium failed to initialise");
-  int rc = store_open(&s->st, path, s->cfg.identity_seed, s->err, sizeof s->err);
+  if (!s->cfg.pwhash_opslimit) s->cfg.pwhash_opslimit = STEK_PWHASH_OPSLIMIT_DEFAULT;
+  if (!s->cfg.pwhash_memlimit) s->cfg.pwhash_memlimit = STEK_PWHASH_MEMLIMIT_DEFAULT;
+  store_secret secret = {s->cfg.passphrase, s->cfg.passphrase_len, s->cfg.pwhash_opslimit,
+                         s->cfg.pwhash_memlimit};
+  s->cfg.passphrase = NULL; /* the caller's memory: not kept */
+  s->cfg.passphrase_len = 0;
+  if (secret.passphrase && !secret.len)
+    return stek__fail(s, STEK_EINVAL, "empty passphrase");
+  int rc = store_open(&s->st, path, s->cfg.identity_seed, secret.passphrase ? &secret : NULL,
+                      s->err, sizeof s->err);
   s->cfg.identity_seed = NULL; /* used once, at creation; not kept */
   if (rc) return rc;
   rc = store_space_count(s->st, &n);
@@ -144,6 +155,24 @@ void stek_close(stek *s) {
 
 void stek_device_id(const stek *s, uint8_t id[STEK_DEVICE_ID_BYTES]) {
   store_device(s->st, id, NULL);
+}
+
+int stek_rekey(stek *s, const char *new_passphrase, size_t len) {
+  int switched;
+  if (stek__need_store(s)) return STEK_EINVAL;
+  if (new_passphrase && !len) return stek__fail(s, STEK_EINVAL, "empty passphrase");
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
+  store_secret next = {new_passphrase, len, s->cfg.pwhash_opslimit, s->cfg.pwhash_memlimit};
+  int rc = store_rekey(s->st, new_passphrase ? &next : NULL, &switched);
+  if (rc) {
+    stek__store_fail(s, rc);
+    if (switched) { /* the new store is in place but this handle is lost */
+      store_close(s->st);
+      s->st = NULL;
+    }
+    return rc;
+  }
+  return stek__ok(s, STEK_OK);
 }
 
 /* ---- spaces ---- */
@@ -622,6 +651,23 @@ static int ingest_fail(stek *s, int rc) {
 
 static int ingest_signal(stek *s, const uint8_t *buf, size_t len);
 
+/* Give up an ingest transaction. */
+static int ingest_abort(stek *s, int rc) {
+  store_tx_rollback(s->st);
+  s->n_touch = 0;
+  return rc;
+}
+
+/* Commit an ingest transaction: indexes, commit, then the callbacks. */
+static int ingest_finish(stek *s, int64_t sp) {
+  int rc = sp >= 0 && s->n_touch ? refresh_indexes(s, sp) : 0;
+  if (!rc && (rc = store_tx_commit(s->st))) stek__store_fail(s, rc);
+  if (rc) return ingest_abort(s, rc);
+  notify(s, STEK_ORIGIN_REMOTE);
+  s->n_touch = 0;
+  return stek__ok(s, STEK_OK);
+}
+
 int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   change c;
   int64_t sp;
@@ -637,14 +683,17 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   if (!rc) rc = change_verify(&c);
   if (rc) return ingest_fail(s, rc);
 
-  if ((rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
+  int own = !s->batch; /* in a batch, the batch owns the transaction */
+  if (own && (rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
   rc = store_change_has(s->st, sp, c.id); /* another handle may have won */
   if (rc == STEK_DUPLICATE) {
-    store_tx_rollback(s->st);
+    if (own) store_tx_rollback(s->st);
     return stek__ok(s, rc);
   }
-  s->n_touch = 0;
-  s->touch_err = 0;
+  if (own) {
+    s->n_touch = 0;
+    s->touch_err = 0;
+  }
   if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
   mp_reader r;
   mp_reader_init(&r, c.ops, c.ops_len);
@@ -657,17 +706,32 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   }
   if (!rc) rc = store_hlc_get(s->st, &last);
   if (!rc) rc = store_hlc_set(s->st, hlc_merge(last, c.hlc));
-  if (rc) stek__store_fail(s, rc);
-  else rc = refresh_indexes(s, sp);
-  if (!rc && (rc = store_tx_commit(s->st))) stek__store_fail(s, rc);
-  if (rc) {
-    store_tx_rollback(s->st);
-    s->n_touch = 0;
-    return rc;
+  if (rc) return own ? ingest_abort(s, stek__store_fail(s, rc)) : stek__store_fail(s, rc);
+  if (!own) {
+    s->batch_sp = sp;
+    return stek__ok(s, STEK_OK);
   }
-  notify(s, STEK_ORIGIN_REMOTE);
+  return ingest_finish(s, sp);
+}
+
+/* ---- batches: many ingests, one transaction (sync sessions) ---- */
+
+int stek__batch_begin(stek *s) {
+  if (s->in_tx || s->batch) return stek__fail(s, STEK_ESTATE, "a transaction is open");
+  int rc = store_tx_begin(s->st);
+  if (rc) return stek__store_fail(s, rc);
+  s->batch = 1;
+  s->batch_sp = -1;
   s->n_touch = 0;
-  return stek__ok(s, STEK_OK);
+  s->touch_err = 0;
+  return 0;
+}
+
+int stek__batch_end(stek *s, int keep) {
+  if (!s->batch) return STEK_ESTATE;
+  s->batch = 0;
+  if (!keep) return ingest_abort(s, STEK_OK);
+  return ingest_finish(s, s->batch_sp);
 }
 
 int stek_changes(stek *s, stek_bytes_cb cb, void *ctx) {
@@ -1010,17 +1074,19 @@ static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
   cr_wipe(key, sizeof key);
   if (rc) return ingest_fail(s, rc);
 
-  if ((rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
+  int own = !s->batch;
+  if (own && (rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
   memcpy(c.id, m.id, sizeof c.id);
   c.hlc = hlc_make((uint64_t)week_ms, 0);
   rc = store_change_has(s->st, sp, m.id);
   if (rc == STEK_DUPLICATE) {
-    store_tx_rollback(s->st);
+    if (own) store_tx_rollback(s->st);
     return stek__ok(s, rc);
   }
   if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
   if (!rc) rc = m.kind == SIGNAL_RECORD ? store_signal_add(s->st, sp, &m)
                                         : store_signal_withdraw(s->st, sp, m.target, rh);
+  if (!own) return rc ? stek__store_fail(s, rc) : stek__ok(s, STEK_OK);
   if (!rc) rc = store_tx_commit(s->st);
   if (rc) {
     stek__store_fail(s, rc);

@@ -3,6 +3,7 @@
  * prepared once at open; iterations prepare their own so that a callback
  * may load records while a listing is under way.
  */
+#define _POSIX_C_SOURCE 200809L /* strdup, fsync */
 #include "store/store.h"
 
 #include <errno.h>
@@ -72,7 +73,8 @@ static const char *const schema_sql =
 enum {
   Q_HLC_GET, Q_HLC_SET, Q_SPACE_FIND, Q_SPACE_KEY, Q_CHANGE_HAS, Q_CHANGE_ADD,
   Q_LIFE_GET, Q_LIFE_PUT, Q_FIELD_GET, Q_FIELD_PUT, Q_ELEM_GET, Q_ELEM_PUT,
-  Q_COUNT
+  Q_LOAD_LWW, Q_LOAD_SETS, Q_FTS_DOC, Q_FTS_DEL, Q_FTS_DOC_DEL, Q_FTS_DOC_ADD,
+  Q_FTS_ADD, Q_COUNT
 };
 
 static const char *const query_sql[Q_COUNT] = {
@@ -91,6 +93,16 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_ELEM_GET] = "SELECT present, hlc, author, seq FROM elems"
                    " WHERE sp=?1 AND type=?2 AND rid=?3 AND name=?4 AND elem=?5",
     [Q_ELEM_PUT] = "INSERT OR REPLACE INTO elems VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [Q_LOAD_LWW] = "SELECT name, value FROM fields WHERE sp=?1 AND type=?2 AND rid=?3"
+                   " AND value IS NOT NULL ORDER BY name",
+    [Q_LOAD_SETS] = "SELECT name, elem FROM elems WHERE sp=?1 AND type=?2 AND rid=?3"
+                    " AND present ORDER BY name, elem",
+    [Q_FTS_DOC] = "SELECT doc FROM fts_docs WHERE sp=?1 AND type=?2 AND rid=?3",
+    [Q_FTS_DEL] = "DELETE FROM fts WHERE rowid=?1",
+    [Q_FTS_DOC_DEL] = "DELETE FROM fts_docs WHERE doc=?1",
+    [Q_FTS_DOC_ADD] = "INSERT INTO fts_docs(sp, type, rid) VALUES(?1,?2,?3) RETURNING doc",
+    [Q_FTS_ADD] = "INSERT INTO fts(rowid, org, service, category, summary, other)"
+                  " VALUES(?1,?2,?3,?4,?5,?6)",
 };
 
 struct store {
@@ -226,38 +238,63 @@ static int init_schema(store *st, const uint8_t *seed) {
   return rc;
 }
 
-int store_open(store **out, const char *path, const uint8_t *identity_seed, char *err,
-               size_t errlen) {
-  store *st = calloc(1, sizeof *st);
+/* Open the SQLite connection on st->path -- through the encrypting VFS for
+ * an encrypted store -- and set it up: schema, identity, statements. */
+static int connect_db(store *st, const uint8_t *identity_seed) {
   int rc;
-  *out = NULL;
-  if (!st || !(st->sk = cr_secret_alloc(CR_SIGN_SK))) {
-    free(st);
-    snprintf(err, errlen, "out of memory");
+  if (sqlite3_open_v2(st->path, &st->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      st->vfs ? vfs_name(st->vfs) : NULL) != SQLITE_OK) {
+    if (st->db) return db_fail(st, "cannot open store");
+    snprintf(st->err, sizeof st->err, "out of memory");
     return STEK_ENOMEM;
   }
-  if (sqlite3_open_v2(path, &st->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                          SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK) {
-    rc = st->db ? db_fail(st, "cannot open store") : STEK_ENOMEM;
-    if (rc == STEK_ENOMEM && !st->db) snprintf(st->err, sizeof st->err, "out of memory");
-    goto fail;
-  }
   sqlite3_busy_timeout(st->db, 5000);
-  /* WAL with full sync: a committed change survives a crash or power cut. */
-  rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+  /* WAL with full sync: a committed change survives a crash or power cut.
+   * 4096-byte pages (SQLite's default, fixed here at creation) are exactly
+   * the encrypting VFS's blocks. */
+  rc = exec(st, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                 " PRAGMA foreign_keys=OFF; PRAGMA trusted_schema=OFF;");
   if (!rc) rc = init_schema(st, identity_seed);
   for (int i = 0; !rc && i < Q_COUNT; i++)
     if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                            &st->q[i], NULL) != SQLITE_OK)
       rc = db_fail(st, "store");
+  return rc;
+}
+
+static void disconnect_db(store *st) {
+  for (int i = 0; i < Q_COUNT; i++) {
+    sqlite3_finalize(st->q[i]);
+    st->q[i] = NULL;
+  }
+  sqlite3_close_v2(st->db);
+  st->db = NULL;
+}
+
+int store_open(store **out, const char *path, const uint8_t *identity_seed,
+               const store_secret *secret, char *err, size_t errlen) {
+  store *st = calloc(1, sizeof *st);
+  int rc = 0;
+  *out = NULL;
+  if (!st || !(st->sk = cr_secret_alloc(CR_SIGN_SK)) || !(st->path = strdup(path))) {
+    if (st) cr_secret_free(st->sk);
+    free(st);
+    snprintf(err, errlen, "out of memory");
+    return STEK_ENOMEM;
+  }
+  if (secret) {
+    rc = vfs_open(&st->vfs, path, secret->passphrase, secret->len, secret->opslimit,
+                  secret->memlimit, st->err, sizeof st->err);
+  } else if (vfs_probe(path) == VFS_SEALED) {
+    snprintf(st->err, sizeof st->err, "the store is encrypted: its passphrase is needed");
+    rc = STEK_EKEY;
+  }
+  if (!rc) rc = connect_db(st, identity_seed);
   if (!rc) {
     *out = st;
     return 0;
   }
-fail:
   snprintf(err, errlen, "%s", st->err);
   store_close(st);
   return rc;
@@ -265,10 +302,141 @@ fail:
 
 void store_close(store *st) {
   if (!st) return;
-  for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(st->q[i]);
-  sqlite3_close_v2(st->db);
+  disconnect_db(st);
+  vfs_close(st->vfs); /* after the connection: it uses the VFS to the end */
   cr_secret_free(st->sk);
+  free(st->path);
   free(st);
+}
+
+/* ---- changing the passphrase ---- */
+
+static void remove_copy(const char *tmp) {
+  static const char *const suffix[] = {"", "-journal", "-wal", "-shm"};
+  char name[4200];
+  for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+    snprintf(name, sizeof name, "%s%s", tmp, suffix[i]);
+    unlink(name);
+  }
+}
+
+/* Make a rename in the directory of path durable. */
+static int sync_dir(const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == dir) dir[1] = 0;
+  else *slash = 0;
+  int fd = open(dir, O_RDONLY);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+/* The journal mode the connection is in after asking for mode. */
+static int journal_mode(store *st, const char *mode, char *got, size_t cap) {
+  char sql[64];
+  sqlite3_stmt *s;
+  snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", mode);
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_fail(st, "store");
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) snprintf(got, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW ? 0 : db_fail(st, "store");
+}
+
+/* The copy at tmp of the whole store, under next's key (or in the clear),
+ * written and synced; st is in exclusive rollback-journal mode. */
+static int write_copy(store *st, const char *tmp, const store_secret *next, vfs **nv) {
+  sqlite3 *dst = NULL;
+  int rc = 0;
+  remove_copy(tmp);
+  if (next)
+    rc = vfs_open(nv, tmp, next->passphrase, next->len, next->opslimit, next->memlimit,
+                  st->err, sizeof st->err);
+  if (rc) return rc;
+  if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      *nv ? vfs_name(*nv) : NULL) != SQLITE_OK ||
+      sqlite3_exec(dst, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
+    snprintf(st->err, sizeof st->err, "rekey: cannot create %s: %s", tmp,
+             dst ? sqlite3_errmsg(dst) : "out of memory");
+    sqlite3_close(dst);
+    return STEK_EIO;
+  }
+  sqlite3_backup *b = sqlite3_backup_init(dst, "main", st->db, "main");
+  int step = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+  int fin = b ? sqlite3_backup_finish(b) : SQLITE_ERROR;
+  if (step != SQLITE_DONE || fin != SQLITE_OK) {
+    int ext = sqlite3_extended_errcode(dst);
+    snprintf(st->err, sizeof st->err, "rekey: copying the store failed: %s",
+             ext == SQLITE_IOERR_DATA ? "an encrypted block failed authentication"
+                                      : sqlite3_errmsg(dst));
+    rc = (ext & 0xff) == SQLITE_CORRUPT || ext == SQLITE_IOERR_DATA ? STEK_ECORRUPT
+                                                                     : STEK_EIO;
+  }
+  if (sqlite3_close(dst) != SQLITE_OK && !rc) {
+    snprintf(st->err, sizeof st->err, "rekey: cannot close the copy");
+    rc = STEK_EIO;
+  }
+  return rc;
+}
+
+/*
+ * The whole store is copied through SQLite's backup API into "<path>.rekey"
+ * under the new key, synced, and renamed over path; the rename is the
+ * switch.  Before it the old file is whole and in use; after it, the new.
+ * To make the old file's content the file alone (no WAL) and keep other
+ * connections out meanwhile, the store is first put in exclusive locking
+ * and rollback-journal mode -- which SQLite refuses while another
+ * connection has it open.  The new file is reopened in WAL mode.
+ */
+int store_rekey(store *st, const store_secret *next, int *switched) {
+  char tmp[4200], mode[16] = "";
+  vfs *nv = NULL;
+  *switched = 0;
+  if (!sqlite3_get_autocommit(st->db)) {
+    snprintf(st->err, sizeof st->err, "rekey: a transaction is open");
+    return STEK_ESTATE;
+  }
+  if (snprintf(tmp, sizeof tmp, "%s.rekey", st->path) >= (int)sizeof tmp) {
+    snprintf(st->err, sizeof st->err, "rekey: path too long");
+    return STEK_EINVAL;
+  }
+  int rc = exec(st, "PRAGMA locking_mode=EXCLUSIVE");
+  if (!rc && (journal_mode(st, "DELETE", mode, sizeof mode) || strcmp(mode, "delete"))) {
+    snprintf(st->err, sizeof st->err,
+             "rekey: the store is open in another handle or process; close it first");
+    rc = STEK_ESTATE;
+  }
+  if (!rc) rc = write_copy(st, tmp, next, &nv);
+  if (!rc && rename(tmp, st->path) != 0) {
+    snprintf(st->err, sizeof st->err, "rekey: cannot rename the copy: %s", strerror(errno));
+    rc = STEK_EIO;
+  }
+  if (rc) { /* nothing switched: back to how it was */
+    char keep[sizeof st->err];
+    memcpy(keep, st->err, sizeof keep);
+    vfs_close(nv);
+    remove_copy(tmp);
+    sqlite3_exec(st->db, "PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL", NULL, NULL,
+                 NULL);
+    memcpy(st->err, keep, sizeof keep);
+    return rc;
+  }
+  *switched = 1;
+  sync_dir(st->path); /* the switch is made; this makes it durable */
+  disconnect_db(st);
+  vfs_close(st->vfs);
+  st->vfs = nv;
+  if ((rc = connect_db(st, NULL))) {
+    char why[sizeof st->err];
+    memcpy(why, st->err, sizeof why);
+    snprintf(st->err, sizeof st->err,
+             "the passphrase was changed, but the store could not be reopened: %.150s", why);
+  }
+  return rc;
 }
 
 const char *store_errmsg(store *st) { return st->err; }
@@ -420,10 +588,13 @@ int store_change_each(store *st, int64_t sp, store_bytes_cb cb, void *ctx) {
 /* ---- merging ---- */
 
 /* Read the stored version and payload of a fact from a GET row: column 0
- * the payload, 1..3 the version.  0 if a row was there, 1 if none. */
+ * the payload, 1..3 the version.  0 if a row was there, 1 if none, -1 if
+ * it is malformed, -2 if the read failed (a failed read is not "none"). */
 static int read_fact(sqlite3_stmt *s, version *v, const uint8_t **p, size_t *len,
                      int64_t *flag) {
-  if (sqlite3_step(s) != SQLITE_ROW) return 1;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return 1;
+  if (rc != SQLITE_ROW) return -2;
   if (flag) *flag = sqlite3_column_int64(s, 0);
   if (p) {
     *p = sqlite3_column_blob(s, 0);
@@ -453,7 +624,7 @@ static int apply_life(store *st, int64_t sp, const op *o, const version *v) {
   uint8_t theirs = flag != 0;
   int wins = none > 0 || (none == 0 && merge_wins(v, &mine, 1, &old, &theirs, 1));
   sqlite3_reset(g);
-  if (none < 0) return STEK_ECORRUPT;
+  if (none < 0) return none == -1 ? STEK_ECORRUPT : db_fail(st, "store");
   if (!wins) return 0;
   sqlite3_stmt *s = q(st, Q_LIFE_PUT);
   bind_key(s, sp, o->type, o->type_len, o->rid);
@@ -479,7 +650,7 @@ static int apply_field(store *st, int64_t sp, const op *o, const op_field *f,
   int wins = none > 0 || (none == 0 && merge_wins(v, f->value, f->value_len,
                                                   &old, p, len));
   sqlite3_reset(g);
-  if (none < 0) return STEK_ECORRUPT;
+  if (none < 0) return none == -1 ? STEK_ECORRUPT : db_fail(st, "store");
   if (!wins) return 0;
   sqlite3_stmt *s = q(st, Q_FIELD_PUT);
   bind_key(s, sp, o->type, o->type_len, o->rid);
@@ -505,7 +676,7 @@ static int apply_elem(store *st, int64_t sp, const op *o, const version *v) {
   uint8_t theirs = flag != 0;
   int wins = none > 0 || (none == 0 && merge_wins(v, &mine, 1, &old, &theirs, 1));
   sqlite3_reset(g);
-  if (none < 0) return STEK_ECORRUPT;
+  if (none < 0) return none == -1 ? STEK_ECORRUPT : db_fail(st, "store");
   if (!wins) return 0;
   sqlite3_stmt *s = q(st, Q_ELEM_PUT);
   bind_key(s, sp, o->type, o->type_len, o->rid);
@@ -572,10 +743,10 @@ static store_field *add_field(store_record *r, const unsigned char *name, int le
   return f;
 }
 
-static int prepare_key(store *st, const char *sql, int64_t sp, const char *type,
+/* A cached record query, bound to (sp, type, rid); reset after use. */
+static int prepare_key(store *st, int which, int64_t sp, const char *type,
                        const uint8_t *rid, sqlite3_stmt **s) {
-  if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
-    return db_fail(st, "store");
+  *s = q(st, which);
   bind_key(*s, sp, type, strlen(type), rid);
   return 0;
 }
@@ -583,9 +754,7 @@ static int prepare_key(store *st, const char *sql, int64_t sp, const char *type,
 static int load_lww(store *st, int64_t sp, const char *type, const uint8_t *rid,
                     store_record *r) {
   sqlite3_stmt *s;
-  int rc = prepare_key(st, "SELECT name, value FROM fields WHERE sp=?1 AND"
-                       " type=?2 AND rid=?3 AND value IS NOT NULL ORDER BY name",
-                       sp, type, rid, &s);
+  int rc = prepare_key(st, Q_LOAD_LWW, sp, type, rid, &s);
   while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     store_field *f = add_field(r, sqlite3_column_text(s, 0), sqlite3_column_bytes(s, 0));
     int n = sqlite3_column_bytes(s, 1);
@@ -599,7 +768,7 @@ static int load_lww(store *st, int64_t sp, const char *type, const uint8_t *rid,
   }
   if (rc == SQLITE_DONE) rc = 0;
   else if (rc > 0) rc = db_fail(st, "store");
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   return rc;
 }
 
@@ -625,9 +794,7 @@ static store_field *set_field(store_record *r, const unsigned char *name, int le
 static int load_sets(store *st, int64_t sp, const char *type, const uint8_t *rid,
                      store_record *r) {
   sqlite3_stmt *s;
-  int rc = prepare_key(st, "SELECT name, elem FROM elems WHERE sp=?1 AND"
-                       " type=?2 AND rid=?3 AND present ORDER BY name, elem",
-                       sp, type, rid, &s);
+  int rc = prepare_key(st, Q_LOAD_SETS, sp, type, rid, &s);
   while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     store_field *f = set_field(r, sqlite3_column_text(s, 0), sqlite3_column_bytes(s, 0));
     char **e = f ? realloc(f->elems, (f->n_elems + 1) * sizeof *e) : NULL;
@@ -646,7 +813,7 @@ static int load_sets(store *st, int64_t sp, const char *type, const uint8_t *rid
   }
   if (rc == SQLITE_DONE) rc = 0;
   else if (rc > 0) rc = db_fail(st, "store");
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   return rc;
 }
 
@@ -910,28 +1077,28 @@ static int fts_texts(const store_record *r, char *col[FTS_COLS], size_t len[FTS_
   return err ? STEK_ENOMEM : 0;
 }
 
-static int run(store *st, const char *sql, int64_t a, const char *type,
-               const uint8_t *rid, int64_t *out) {
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-    return db_fail(st, "store");
+/* Run a cached statement bound to (a[, type, rid]); *out gets the first
+ * column of its row, or -1 if none. */
+static int run(store *st, int which, int64_t a, const char *type, const uint8_t *rid,
+               int64_t *out) {
+  sqlite3_stmt *s = q(st, which);
   sqlite3_bind_int64(s, 1, a);
   if (type) sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
   if (rid) sqlite3_bind_blob(s, 3, rid, 16, SQLITE_STATIC);
   int rc = sqlite3_step(s);
   if (out) *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-  sqlite3_finalize(s);
+  if (rc == SQLITE_ROW && which == Q_FTS_DOC_ADD) rc = sqlite3_step(s); /* RETURNING */
+  sqlite3_reset(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, "store");
 }
 
 int store_fts_refresh(store *st, int64_t sp, const char *type, const uint8_t rid[16]) {
   int64_t doc;
   store_record r;
-  int rc = run(st, "SELECT doc FROM fts_docs WHERE sp=?1 AND type=?2 AND rid=?3",
-               sp, type, rid, &doc);
+  int rc = run(st, Q_FTS_DOC, sp, type, rid, &doc);
   if (!rc && doc >= 0) {
-    rc = run(st, "DELETE FROM fts WHERE rowid=?1", doc, NULL, NULL, NULL);
-    if (!rc) rc = run(st, "DELETE FROM fts_docs WHERE doc=?1", doc, NULL, NULL, NULL);
+    rc = run(st, Q_FTS_DEL, doc, NULL, NULL, NULL);
+    if (!rc) rc = run(st, Q_FTS_DOC_DEL, doc, NULL, NULL, NULL);
   }
   if (rc) return rc;
   rc = store_record_load(st, sp, type, rid, &r);
@@ -941,20 +1108,14 @@ int store_fts_refresh(store *st, int64_t sp, const char *type, const uint8_t rid
   size_t len[FTS_COLS] = {0};
   rc = fts_texts(&r, col, len);
   store_record_clear(&r);
-  if (!rc) rc = run(st, "INSERT INTO fts_docs(sp, type, rid) VALUES(?1,?2,?3)"
-                    " RETURNING doc", sp, type, rid, &doc);
-  sqlite3_stmt *s = NULL;
-  if (!rc && sqlite3_prepare_v2(st->db, "INSERT INTO fts(rowid, org, service,"
-                                " category, summary, other) VALUES(?1,?2,?3,?4,?5,?6)",
-                                -1, &s, NULL) != SQLITE_OK)
-    rc = db_fail(st, "store");
+  if (!rc) rc = run(st, Q_FTS_DOC_ADD, sp, type, rid, &doc);
   if (!rc) {
+    sqlite3_stmt *s = q(st, Q_FTS_ADD);
     sqlite3_bind_int64(s, 1, doc);
     for (int c = 0; c < FTS_COLS; c++)
       sqlite3_bind_text(s, 2 + c, col[c] ? col[c] : "", -1, SQLITE_STATIC);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+    rc = step_done(st, s, "store");
   }
-  sqlite3_finalize(s);
   for (int c = 0; c < FTS_COLS; c++) free(col[c]);
   return rc;
 }

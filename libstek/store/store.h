@@ -2,8 +2,8 @@
  * store/store -- SQLite: device identity, spaces, the op log and the
  * materialized records.
  *
- * Schema (one file; docs/PROTOCOL.md does not cover it, it never leaves the
- * device):
+ * Schema (one file -- encrypted by store/vfs when the store has a passphrase;
+ * docs/PROTOCOL.md does not cover it, it never leaves the device):
  *   meta(key, value)                     schema version, device keys, HLC
  *   spaces(sp, id, name, key)            sp: a local integer handle
  *   changes(sp, id, hlc, wire)           the op log: every change as received
@@ -35,12 +35,32 @@ typedef struct store store;
 typedef void (*store_touch_cb)(void *ctx, const char *type, size_t type_len,
                                const uint8_t *rid);
 
+/* The passphrase of an encrypted store, and the Argon2id cost of a new
+ * key (store/vfs). */
+typedef struct store_secret {
+  const char *passphrase;
+  size_t len;
+  uint64_t opslimit;
+  size_t memlimit;
+} store_secret;
+
 /* Open or create; err receives a message on failure.  The device key pair
  * is created on first open (from identity_seed if not NULL: simulators);
- * sk is copied into locked memory. */
-int store_open(store **out, const char *path, const uint8_t *identity_seed, char *err,
-               size_t errlen);
+ * sk is copied into locked memory.  With a secret the store is encrypted
+ * (through store/vfs); without, a plaintext SQLite file.  STEK_EKEY for a
+ * wrong passphrase, a plaintext store given one or an encrypted store given
+ * none -- the file untouched. */
+int store_open(store **out, const char *path, const uint8_t *identity_seed,
+               const store_secret *secret, char *err, size_t errlen);
 void store_close(store *st);
+
+/* Re-encrypt the whole store under next (NULL: in the clear) by a copy
+ * renamed over it (see store.c for why an interruption loses nothing).
+ * STEK_ESTATE inside a transaction or while another connection has the
+ * store open.  *switched tells whether the new file took the old one's
+ * place; if it did and the result is a failure, the store could not be
+ * reopened and st is fit only for store_errmsg() and store_close(). */
+int store_rekey(store *st, const store_secret *next, int *switched);
 const char *store_errmsg(store *st);
 void store_device(const store *st, uint8_t pk[CR_SIGN_PK],
                   const uint8_t **sk);

@@ -460,12 +460,22 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   uint64_t last = 0;
   const uint8_t *wire;
   if (cnt != 3 || mp_read_array(r, &n, 1u << 20)) return r->err ? r->err : STEK_EMALFORMED;
-  for (uint32_t i = 0; i < n; i++) {
-    if (mp_read_bin(r, &wire, &len, 0, STEK_MAX_CHANGE_BYTES)) return r->err;
-    int rc = stek_ingest(ss->s, wire, len);
-    if (rc < 0) return rc;
-    ss->stats.ops_received++;
+  /* One transaction for the whole message: one disk sync, not one a change. */
+  int rc = n ? stek__batch_begin(ss->s) : 0;
+  for (uint32_t i = 0; !rc && i < n; i++) {
+    if (mp_read_bin(r, &wire, &len, 0, STEK_MAX_CHANGE_BYTES)) {
+      rc = r->err;
+      break;
+    }
+    rc = stek_ingest(ss->s, wire, len);
+    if (rc > 0) rc = 0; /* STEK_DUPLICATE */
   }
+  if (n) {
+    int end = stek__batch_end(ss->s, rc == 0);
+    if (!rc) rc = end;
+  }
+  if (rc) return rc;
+  ss->stats.ops_received += n;
   if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
   if (last && ss->initiator) {
     if (ss->wants_outstanding == 0) return STEK_EMALFORMED; /* an answer to nothing */
@@ -482,26 +492,33 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
   const uint8_t *id, *sealed;
   if (ss->relay == RELAY_NONE || cnt != 3 || mp_read_array(r, &n, 1u << 20))
     return r->err ? r->err : STEK_EMALFORMED;
+  int brc = n && ss->relay == RELAY_MEMBER ? stek__batch_begin(ss->s) : 0;
+  if (brc) return brc;
   for (uint32_t i = 0; i < n; i++) {
+    int rc;
     if (mp_read_array(r, &k, 3) || k != 3 || mp_read_uint(r, &ts) ||
         mp_read_bin(r, &id, &len, 32, 0) ||
         mp_read_bin(r, &sealed, &len, 0, STEK_MAX_CHANGE_BYTES + CR_AEAD_TAG))
-      return r->err ? r->err : STEK_EMALFORMED;
-    int rc;
+      rc = r->err ? r->err : STEK_EMALFORMED;
+    else
     if (ss->relay == RELAY_CARRIER) {
       rc = store_relay_op_add(ss->s->st, ss->rtag, id, ts, sealed, len);
+    } else if (len < CR_AEAD_TAG) {
+      rc = STEK_ETRUNCATED;
     } else {
-      if (len < CR_AEAD_TAG) return STEK_ETRUNCATED;
       uint8_t *wire = malloc(len);
-      if (!wire) return STEK_ENOMEM;
-      rc = relay_open(wire, sealed, len, id, ts, ss->kops);
+      rc = wire ? relay_open(wire, sealed, len, id, ts, ss->kops) : STEK_ENOMEM;
       if (!rc) rc = stek_ingest(ss->s, wire, len - CR_AEAD_TAG);
       free(wire);
       if (rc > 0) rc = 0; /* STEK_DUPLICATE */
     }
-    if (rc < 0) return rc;
+    if (rc < 0) {
+      if (n && ss->relay == RELAY_MEMBER) stek__batch_end(ss->s, 0);
+      return rc;
+    }
     ss->stats.ops_received++;
   }
+  if (n && ss->relay == RELAY_MEMBER && (brc = stek__batch_end(ss->s, 1))) return brc;
   if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
   if (last && ss->initiator) {
     if (ss->wants_outstanding == 0) return STEK_EMALFORMED;
