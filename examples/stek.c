@@ -44,6 +44,9 @@ enum { STORE_NONE, STORE_CREATE, STORE_OPEN };
 typedef struct cli {
   const char *store_dir;
   const char *space_hex; /* --space ID, or NULL */
+  const char *pass_file; /* --passphrase-file FILE, or NULL */
+  char *pass;            /* the store's passphrase; NULL: a plaintext store */
+  size_t pass_len;
   stek *s;
 } cli;
 
@@ -128,6 +131,7 @@ static int fail_lib(cli *c, int rc, int input_exit, const char *what) {
   if (rc == STEK_ENOSPACE && c->s) return fail_space(c);
   if (rc <= STEK_ETRUNCATED && rc >= STEK_EVERSION) code = EXIT_INPUT;
   if (rc == STEK_EINVAL) code = input_exit;
+  if (rc == STEK_EKEY) code = EXIT_CREDS;
   if (!*detail || !strcmp(detail, stek_strerror(rc)))
     return fail(code, "%s: %s", what, stek_strerror(rc));
   return fail(code, "%s: %s: %s", what, stek_strerror(rc), detail);
@@ -201,11 +205,44 @@ static int make_dirs(const char *path, mode_t mode) {
 
 /* ---- opening the store -------------------------------------------------- */
 
+/* The store's passphrase: the first line of --passphrase-file (without its
+ * line ending), else $STEK_PASSPHRASE, else none -- a plaintext store, for
+ * tests and tools.  A store is encrypted if it was created with one, and
+ * then opens only with it (a wrong one: exit 3). */
+static int load_passphrase(cli *c) {
+  char buf[1024];
+  const char *env = getenv("STEK_PASSPHRASE");
+  size_t n = 0;
+  if (c->pass_file) {
+    FILE *fp = fopen(c->pass_file, "rb");
+    if (!fp) return fail(EXIT_FAIL, "cannot read %s: %s", c->pass_file, strerror(errno));
+    n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    if (n && buf[n - 1] == '\n') n--;
+    if (n && buf[n - 1] == '\r') n--;
+    if (!n) return fail(EXIT_CREDS, "the passphrase in %s is empty", c->pass_file);
+  } else if (env && *env) {
+    n = strlen(env);
+    if (n > sizeof buf) n = sizeof buf;
+    memcpy(buf, env, n);
+  }
+  if (n && !(c->pass = malloc(n))) return fail(EXIT_FAIL, "out of memory");
+  if (n) memcpy(c->pass, buf, n);
+  c->pass_len = n;
+  memset(buf, 0, sizeof buf);
+  return 0;
+}
+
+static stek_config store_config(const cli *c) {
+  stek_config cfg;
+  stek_config_init(&cfg);
+  cfg.passphrase = c->pass;
+  cfg.passphrase_len = c->pass_len;
+  return cfg;
+}
+
 /* Open DIR/stek.db (creating DIR and the store when create is set) and
- * choose --space if given.
- * The passphrase (STEK_PASSPHRASE, --passphrase-file) is accepted but not
- * used yet: encryption at rest is a later change, which will map a wrong
- * passphrase to EXIT_CREDS here. */
+ * choose --space if given. */
 static int open_store(cli *c, int create) {
   char path[4096];
   uint8_t sp[STEK_ID_BYTES];
@@ -219,7 +256,10 @@ static int open_store(cli *c, int create) {
   if (!create && access(path, F_OK) != 0)
     return fail(EXIT_FAIL, "no store in %s: run 'stek --store %s init'",
                 c->store_dir, c->store_dir);
-  int rc = stek_open(&c->s, path, NULL);
+  int rc = load_passphrase(c);
+  if (rc) return rc;
+  stek_config cfg = store_config(c);
+  rc = stek_open(&c->s, path, &cfg);
   if (rc) return fail_lib(c, rc, EXIT_FAIL, path);
   if (c->space_hex && (rc = stek_space_use(c->s, sp)) != STEK_OK)
     return fail_lib(c, rc, EXIT_FAIL, "--space");
@@ -899,7 +939,8 @@ static int cmd_serve(cli *c, const args *a) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop, &old);
-  int rc = stek_server_start(&srv, path, NULL, a->opt[1], port);
+  stek_config cfg = store_config(c);
+  int rc = stek_server_start(&srv, path, &cfg, a->opt[1], port);
   if (rc) code = fail(rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL, "%s",
                       stek_server_errmsg(srv));
   if (!code && (a->opt[2] || a->opt[3])) { /* --announce-to implies --announce */
@@ -910,7 +951,7 @@ static int cmd_serve(cli *c, const args *a) {
       ao.address = to_host;
       ao.port = (uint16_t)to_port;
     }
-    if ((rc = stek_announcer_start(&ann, path, NULL, &ao)) != STEK_OK)
+    if ((rc = stek_announcer_start(&ann, path, &cfg, &ao)) != STEK_OK)
       code = fail(rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL, "announce: %s",
                   ann ? stek_announcer_errmsg(ann) : stek_strerror(rc));
   }
@@ -1364,8 +1405,7 @@ static int parse_globals(cli *c, int argc, char **argv) {
     const char **slot = !strcmp(arg, "--store") ? &c->store_dir
                         : !strcmp(arg, "--space") ? &c->space_hex
                         : NULL;
-    const char *ignored; /* --passphrase-file: see open_store() */
-    if (!strcmp(arg, "--passphrase-file")) slot = &ignored;
+    if (!strcmp(arg, "--passphrase-file")) slot = &c->pass_file;
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return GLOBAL_HELP;
     if (!strcmp(arg, "--version")) return GLOBAL_VERSION;
     if (!slot) return -fail(EXIT_USAGE, "unknown option '%s' (try 'stek --help')", arg);
@@ -1389,6 +1429,8 @@ static int run(int argc, char **argv) {
   if (!rc && cmd->store != STORE_NONE) rc = open_store(&c, cmd->store == STORE_CREATE);
   if (!rc) rc = cmd->run(&c, &a);
   stek_close(c.s);
+  if (c.pass) memset(c.pass, 0, c.pass_len);
+  free(c.pass);
   return rc;
 }
 

@@ -43,6 +43,7 @@ struct vfs {
   uint8_t *keys;    /* 96 bytes of locked memory: blocks, headers, slots */
   uint8_t hdr[STATIC_LEN]; /* the main file's header */
   int create;       /* the main file is absent: write hdr when SQLite opens it */
+  int damaged;      /* a block or header failed authentication (sticky) */
   int registered;
   char name[48];
 };
@@ -215,6 +216,14 @@ static int slot_write(cfile *f, const durable *d) {
   return uwrite(f, s, SLOT_LEN, SLOT_AT(i));
 }
 
+/* SQLite may pass an I/O error on under a vaguer code (FTS5 reports a
+ * failed read of its config as "vtable constructor failed"): the instance
+ * remembers, for vfs_damaged(). */
+static int damage(cfile *f) {
+  f->v->damaged = 1;
+  return SQLITE_IOERR_DATA;
+}
+
 static int must_authenticate(cfile *f, uint64_t k) {
   durable d;
   if (!f->log) return 1;
@@ -260,7 +269,7 @@ static int block_read(cfile *f, uint64_t k, size_t *len, int tries) {
     if (ok) return SQLITE_OK;
     if (i + 1 < tries) f->v->under->xSleep(f->v->under, 100 << i);
   }
-  if (must_authenticate(f, k)) return SQLITE_IOERR_DATA;
+  if (must_authenticate(f, k)) return damage(f);
   memset(f->plain, 0, BLK);
   return SQLITE_OK;
 }
@@ -438,7 +447,7 @@ static int cx_file_size(sqlite3_file *file, sqlite3_int64 *size) {
     durable d;
     slots_read(f, &d);
     uint64_t present = phys > HDR ? (uint64_t)((phys - HDR + PBLK - 1) / PBLK) : 0;
-    if (d.blocks > present) return SQLITE_IOERR_DATA;
+    if (d.blocks > present) return damage(f);
   }
   *size = logical_size(phys);
   return SQLITE_OK;
@@ -541,7 +550,7 @@ static int header_open(cfile *f) {
       rc = uread(f, region, n, 0);
       if (rc || n < STATIC_LEN || memcmp(region, v->hdr, STATIC_LEN) ||
           !header_padding_ok(region, (size_t)n, 0))
-        return rc && rc != SQLITE_IOERR_SHORT_READ ? rc : SQLITE_IOERR_DATA;
+        return rc && rc != SQLITE_IOERR_SHORT_READ ? rc : damage(f);
     }
     memcpy(f->prefix, v->hdr, 32);
     return SQLITE_OK;
@@ -557,7 +566,7 @@ static int header_open(cfile *f) {
     }
     /* A bad header over data is damage; with no data after it, a file
      * whose creation was cut short, made again below. */
-    if (phys > HDR) return SQLITE_IOERR_DATA;
+    if (phys > HDR) return damage(f);
     if ((rc = f->under->pMethods->xTruncate(f->under, 0))) return rc;
   }
   header_init(region, f->kind);
@@ -677,12 +686,12 @@ static int open_existing(vfs *v, const uint8_t *region, size_t n, const char *pa
   if (header_form(h, K_MAIN) != 0 || h[32] != ALG_ARGON2ID13 || !all_zero(h + 33, 7) ||
       !header_padding_ok(region, n, 0))
     return fail(err, errlen, STEK_ECORRUPT,
-                "the encrypted store's header is damaged");
+                "the encrypted store's header is corrupt (damaged or tampered with)");
   uint64_t ops = get64(h + 40), mem = get64(h + 48);
   if (ops < STEK_PWHASH_OPSLIMIT_MIN || ops > STEK_PWHASH_OPSLIMIT_MAX ||
       mem < STEK_PWHASH_MEMLIMIT_MIN || mem > STEK_PWHASH_MEMLIMIT_MAX)
     return fail(err, errlen, STEK_ECORRUPT,
-                "the encrypted store's header is damaged (key derivation cost out of range)");
+                "the encrypted store's header is corrupt (key derivation cost out of range)");
   int rc = derive(v, pass, len, h + 56, ops, (size_t)mem);
   if (rc) return fail(err, errlen, rc, "cannot derive the store key (out of memory)");
   if (!header_tag_ok(v, h))
@@ -738,7 +747,8 @@ int vfs_open(vfs **out, const char *path, const char *pass, size_t len, uint64_t
     /* No store, or a creation cut short before any data. */
     rc = prepare_new(v, pass, len, opslimit, memlimit, err, errlen);
   } else {
-    rc = fail(err, errlen, STEK_ECORRUPT, "the store file is not a stek store");
+    rc = fail(err, errlen, STEK_ECORRUPT,
+              "the store file is corrupt, or not a stek store");
   }
   if (!rc) {
     v->under = sqlite3_vfs_find(NULL);
@@ -778,6 +788,8 @@ int vfs_open(vfs **out, const char *path, const char *pass, size_t len, uint64_t
 }
 
 const char *vfs_name(const vfs *v) { return v->name; }
+
+int vfs_damaged(const vfs *v) { return v && v->damaged; }
 
 void vfs_close(vfs *v) {
   if (!v) return;

@@ -83,6 +83,10 @@ int vfs_open(vfs **out, const char *path, const char *pass, size_t len,
 /* The name the instance is registered under, for sqlite3_open_v2(). */
 const char *vfs_name(const vfs *v);
 
+/* 1 if, since it was made, the instance found a block or header that did
+ * not authenticate: whatever code SQLite then returned, it is damage. */
+int vfs_damaged(const vfs *v);
+
 /* Unregister and wipe the keys; after every connection using it closed.
  * NULL is a no-op. */
 void vfs_close(vfs *v);

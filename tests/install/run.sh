@@ -63,7 +63,7 @@ if ldd "$tmp/consumer/consumer_static" | grep -q libstek; then
   fail "consumer_static links libstek dynamically"
 fi
 ldd "$tmp/consumer/consumer_shared" | grep -q "$libdir/libstek.so" \
-  || fail "consumer_shared does not use the installed libstek.so"
+  || { ldd "$tmp/consumer/consumer_shared"; fail "consumer_shared does not use the installed libstek.so"; }
 
 echo "== pkg-config stek"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"

@@ -1,0 +1,494 @@
+package org.libstek;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * An open store: one stek handle (stek.h, "Opening a store").
+ *
+ * <h2>Threads and locking</h2>
+ * A stek handle may be used by one thread at a time, so every method of a
+ * Store (and of its {@link #schedule()}, {@link #directory()} and
+ * {@link #signals()} views) is {@code synchronized} on the Store: any thread
+ * may call them, one at a time. The native pointer lives in {@link #handle}
+ * and is read only under that lock, so {@link #close()} -- also synchronized
+ * -- can never free it while a call or a callback is using it; after close
+ * every method throws {@link StekException} with code
+ * {@link StekException#ESTATE}, and close is idempotent.
+ *
+ * <p>Network work never runs on the caller's thread: {@link #syncAsync},
+ * {@link #acceptInviteAsync} and {@link #discoverAsync} run on the library's
+ * own worker threads ("stek-sync-N", a cached pool of daemon threads), each
+ * opening a handle of its own on the same store file (distinct handles may be
+ * used from distinct threads at once), so the Store stays usable -- and its
+ * lock free -- while they run.  The other methods do local disk work and
+ * return quickly; bundle export/import and open (Argon2id with a passphrase)
+ * take longer: call them off the UI thread.
+ *
+ * <h2>Change listener</h2>
+ * See {@link #setChangeListener}.
+ */
+public final class Store implements AutoCloseable {
+  /** The native handle (a struct jstek *), 0 once closed. Guarded by this. */
+  private long handle;
+  private final String path;
+  private final StoreOptions options;
+  private String currentSpace;
+  private boolean inTransaction;
+  private volatile ChangeListener listener;
+  /** Queues the changes the native callback reports during a call. */
+  private final Sink changes = new Sink();
+  private final Schedule schedule = new Schedule(this);
+  private final Directory directory = new Directory(this);
+  private final Signals signals = new Signals(this);
+
+  private Store(String path, StoreOptions options, long handle) {
+    this.path = path;
+    this.options = options;
+    this.handle = handle;
+  }
+
+  /** Open (creating if missing) the plaintext store at path: tests and tools only. */
+  public static Store open(String path) {
+    return open(path, new StoreOptions());
+  }
+
+  /** Open (creating if missing) the store at path; throws EKEY on a wrong passphrase. */
+  public static Store open(String path, StoreOptions options) {
+    StoreOptions o = options.copy();
+    long h = Native.open(Native.c(path), o.passphrase, o.opslimit, o.memlimit,
+        Native.c(o.zoneinfoDir));
+    Store s = new Store(path, o, h);
+    try {
+      List<Space> sp = s.spaces();
+      if (sp.size() == 1) s.useSpace(sp.get(0).id());
+    } catch (RuntimeException e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** The library's version, e.g. "0.1.0". */
+  public static String version() {
+    return Native.str(Native.version());
+  }
+
+  /** A fresh random record id (32 hex digits). */
+  public static String newId() {
+    return Native.hex(Native.newId());
+  }
+
+  public String path() {
+    return path;
+  }
+
+  /** Close the handle (rolling back an open transaction). Idempotent. */
+  @Override
+  public synchronized void close() {
+    long h = handle;
+    handle = 0;
+    if (h != 0) {
+      Native.close(h);
+      options.wipe();
+    }
+  }
+
+  public synchronized boolean isClosed() {
+    return handle == 0;
+  }
+
+  /** The handle, or ESTATE once closed. Call with the lock held. */
+  long h() {
+    if (handle == 0) throw new StekException(StekException.ESTATE, "the store is closed");
+    return handle;
+  }
+
+  // ---- Change listener
+
+  /**
+   * Install (or with null remove) the listener told of each record a
+   * committed change touches. Threads: it runs on the thread that made the
+   * change, right after the Store call that made it has returned from
+   * libstek and before that call returns to its caller, with the Store's
+   * lock held -- so it may read the store (stek.h forbids calls from inside
+   * the native callback; this binding queues the changes and delivers them
+   * after it). Changes received by {@link #syncAsync} or
+   * {@link #acceptInviteAsync} are delivered (origin REMOTE) on the sync
+   * worker thread, without the lock, before the future completes; those of
+   * {@link #importBundle} on its caller's thread. An exception the listener
+   * throws reaches the caller of the write, which has been committed.
+   */
+  public synchronized void setChangeListener(ChangeListener l) {
+    Native.setChangeSink(h(), l == null ? null : changes);
+    listener = l;
+  }
+
+  /** Deliver the changes queued during the last native call. Lock held. */
+  void deliver() {
+    if (changes.items.isEmpty()) return;
+    List<Sink.Change> todo = changes.take();
+    ChangeListener l = listener;
+    if (l == null) return;
+    RuntimeException first = null;
+    for (Sink.Change c : todo) {
+      try {
+        l.onChange(c.type(), c.id(), c.origin());
+      } catch (RuntimeException e) {
+        if (first == null) first = e;
+      }
+    }
+    if (first != null) throw first;
+  }
+
+  // ---- Identity and spaces
+
+  /** This device's id: its Ed25519 public key, 64 hex digits. */
+  public synchronized String deviceId() {
+    return Native.hex(Native.deviceId(h()));
+  }
+
+  /** Create a space and make it current; returns its id. */
+  public synchronized String createSpace(String name) {
+    String id = Native.hex(Native.spaceCreate(h(), Native.c(name == null ? "" : name)));
+    currentSpace = id;
+    return id;
+  }
+
+  /** The spaces the store holds, ordered by id. */
+  public synchronized List<Space> spaces() {
+    Sink s = new Sink();
+    Native.spaces(h(), s);
+    return s.take();
+  }
+
+  public synchronized void useSpace(String id) {
+    Native.spaceUse(h(), Native.id(id));
+    currentSpace = id;
+  }
+
+  /**
+   * The current space's id as this binding saw it chosen (open with one
+   * space, createSpace, useSpace, acceptSpace, acceptInviteAsync), or null.
+   */
+  public synchronized String currentSpace() {
+    h();
+    return currentSpace;
+  }
+
+  /** Seal the current space to another device (its 64-hex-digit id). */
+  public synchronized byte[] shareSpace(String deviceId) {
+    return Native.spaceShare(h(), Native.deviceId(deviceId));
+  }
+
+  /**
+   * Join a space sealed to this device by shareSpace and make it current;
+   * returns its id, or null if the space was already held.
+   */
+  public synchronized String acceptSpace(byte[] sealed) {
+    Set<String> before = spaceIds();
+    int rc = Native.spaceAccept(h(), sealed);
+    if (rc != 0) return null;
+    for (String id : spaceIds())
+      if (!before.contains(id)) return currentSpace = id;
+    return null;
+  }
+
+  private Set<String> spaceIds() {
+    Set<String> ids = new HashSet<>();
+    for (Space s : spaces()) ids.add(s.id());
+    return ids;
+  }
+
+  // ---- Generic records
+
+  /**
+   * Write fields of a record as one change (inside a transaction: part of
+   * it). Values are String, Long (or Integer) or List&lt;String&gt;; a null
+   * value removes the field.
+   */
+  public synchronized void put(String type, String id, Map<String, ?> fields) {
+    long h = h();
+    byte[] t = Native.c(type), i = Native.id(id);
+    boolean own = !inTransaction && fields.size() > 1;
+    if (own) begin();
+    boolean ok = false;
+    try {
+      for (Map.Entry<String, ?> e : fields.entrySet())
+        Native.put(h, t, i, Native.c(e.getKey()), Native.value(e.getValue()));
+      ok = true;
+    } finally {
+      if (own) {
+        if (ok) commit();
+        else rollback();
+      } else {
+        deliver();
+      }
+    }
+  }
+
+  /** Set one field (null removes it). */
+  public synchronized void put(String type, String id, String field, Object value) {
+    try {
+      Native.put(h(), Native.c(type), Native.id(id), Native.c(field), Native.value(value));
+    } finally {
+      deliver();
+    }
+  }
+
+  /** The live record, or null if it has no fields or is deleted. */
+  public synchronized Record get(String type, String id) {
+    Sink s = new Sink();
+    if (!Native.get(h(), Native.c(type), Native.id(id), s)) return null;
+    return (Record) s.items.get(0);
+  }
+
+  /** Delete the record (a tombstone that only a later restore undoes). */
+  public synchronized void delete(String type, String id) {
+    try {
+      Native.deleteOrRestore(h(), Native.c(type), Native.id(id), false);
+    } finally {
+      deliver();
+    }
+  }
+
+  public synchronized void restore(String type, String id) {
+    try {
+      Native.deleteOrRestore(h(), Native.c(type), Native.id(id), true);
+    } finally {
+      deliver();
+    }
+  }
+
+  /** Add one element to a set field (merges element by element across devices). */
+  public synchronized void addToSet(String type, String id, String field, String element) {
+    try {
+      Native.setElement(h(), Native.c(type), Native.id(id), Native.c(field), Native.c(element), true);
+    } finally {
+      deliver();
+    }
+  }
+
+  public synchronized void removeFromSet(String type, String id, String field, String element) {
+    try {
+      Native.setElement(h(), Native.c(type), Native.id(id), Native.c(field), Native.c(element), false);
+    } finally {
+      deliver();
+    }
+  }
+
+  /** The live records of type (null: all types) in the current space, by (type, id). */
+  public synchronized List<Record> records(String type) {
+    Sink s = new Sink();
+    Native.list(h(), Native.c(type), s);
+    return s.take();
+  }
+
+  // ---- Transactions
+
+  /**
+   * Begin a transaction: the writes until commit become one change. It
+   * belongs to the handle, not to a thread: while it is open, writes from
+   * any thread join it. Prefer {@link #inTransaction}, which holds the lock
+   * throughout. Transactions do not nest (ESTATE).
+   */
+  public synchronized void begin() {
+    Native.txn(h(), 0);
+    inTransaction = true;
+  }
+
+  public synchronized void commit() {
+    try {
+      Native.txn(h(), 1);
+      inTransaction = false;
+    } finally {
+      deliver();
+    }
+  }
+
+  public synchronized void rollback() {
+    inTransaction = false;
+    Native.txn(h(), 2);
+  }
+
+  /**
+   * Run body in a transaction, holding the Store's lock: committed if it
+   * returns, rolled back (and the exception rethrown) if it throws.
+   */
+  public synchronized void inTransaction(Runnable body) {
+    begin();
+    boolean ok = false;
+    try {
+      body.run();
+      ok = true;
+    } finally {
+      if (ok) {
+        commit();
+      } else if (handle != 0) {
+        try {
+          rollback();
+        } catch (StekException ignored) {
+          // the body's exception matters more
+        }
+      }
+    }
+  }
+
+  // ---- Replication state
+
+  public synchronized long changeCount() {
+    return Native.changeCount(h());
+  }
+
+  /** The current space's state hash (64 hex digits): equal on converged replicas. */
+  public synchronized String stateHash() {
+    return Native.hex(Native.stateHash(h()));
+  }
+
+  // ---- Typed views
+
+  public Schedule schedule() {
+    return schedule;
+  }
+
+  public Directory directory() {
+    return directory;
+  }
+
+  public Signals signals() {
+    return signals;
+  }
+
+  // ---- Bundles
+
+  /** Write the current space's changes since sinceMs (0: all) to a bundle; returns their count. */
+  public synchronized long exportBundle(String path, long sinceMs) {
+    return Native.bundleExport(h(), Native.c(path), sinceMs);
+  }
+
+  /** Import a bundle of any space held (checked whole before anything is stored). */
+  public synchronized ImportResult importBundle(String path) {
+    try {
+      long[] r = Native.bundleImport(h(), Native.c(path));
+      return new ImportResult(r[0], r[1]);
+    } finally {
+      deliver();
+    }
+  }
+
+  // ---- Invitations
+
+  /** A one-time token ("STEK-XXXX-...") to the current space, valid for ttl. */
+  public synchronized String createInvite(Duration ttl) {
+    return Native.str(Native.inviteCreate(h(), ttl.toMillis()));
+  }
+
+  // ---- Network: on the sync worker threads (Sync)
+
+  /** {@link #syncAsync(String, int, int, boolean, SyncListener)} with default timeout, no relay. */
+  public CompletableFuture<SyncStats> syncAsync(String host, int port, SyncListener progress) {
+    return syncAsync(host, port, 0, false, progress);
+  }
+
+  /**
+   * Sync the current space once with the device serving it at host:port, on
+   * a library worker thread; returns at once. progress (may be null) is
+   * called on that worker thread. The future completes (on the worker
+   * thread) with the final stats, or exceptionally with a StekException
+   * (ENET, ETIMEDOUT, ...); cancel(true) stops the sync within ~20 ms
+   * (ECANCELED). timeoutMs 0: libstek's default (30 s of silence).
+   */
+  public CompletableFuture<SyncStats> syncAsync(String host, int port, int timeoutMs,
+      boolean relay, SyncListener progress) {
+    Sync.Target t = target();
+    return Sync.submit(this, t, (w, cancel) -> {
+      Sync.ProgressSink sink = new Sync.ProgressSink(progress);
+      w.runSync(host, port, timeoutMs, relay, cancel, sink);
+      return sink.last;
+    });
+  }
+
+  /**
+   * Join a space with an invitation token through the member serving at
+   * host:port, on a worker thread. The future gives the space joined, which
+   * this Store then uses as its current space; run syncAsync to fetch its
+   * content.
+   */
+  public CompletableFuture<Space> acceptInviteAsync(String token, String host, int port) {
+    Sync.Target t = target();
+    return Sync.submit(this, t, (w, cancel) -> {
+      Set<String> before = w.spaceIds();
+      synchronized (w) {
+        Native.inviteAccept(w.h(), Native.c(token), Native.c(host), port, 0, cancel);
+      }
+      Space joined = null;
+      for (Space s : w.spaces())
+        if (!before.contains(s.id())) joined = s;
+      if (joined == null)
+        throw new StekException(StekException.ERROR, "the invitation joined no new space");
+      synchronized (this) {
+        if (handle != 0) useSpace(joined.id());
+      }
+      return joined;
+    });
+  }
+
+  /**
+   * Listen for LAN beacons of the spaces held, for timeoutMs (0: 5 s), on a
+   * worker thread; listener (may be null) hears each peer on that thread
+   * and may stop the run. address/udpPort: null/0 for the standard ones.
+   */
+  public CompletableFuture<List<Peer>> discoverAsync(long timeoutMs, String address, int udpPort,
+      PeerListener listener) {
+    Sync.Target t = target();
+    return Sync.submit(this, t, (w, cancel) -> {
+      Sync.PeerSink sink = new Sync.PeerSink(listener);
+      synchronized (w) {
+        Native.discover(w.h(), timeoutMs, Native.c(address), udpPort, sink);
+      }
+      return sink.take();
+    });
+  }
+
+  /** What a worker needs to open its own handle: read under the lock. */
+  private synchronized Sync.Target target() {
+    h();
+    return new Sync.Target(path, options.copy(), currentSpace);
+  }
+
+  /** Open a worker's handle (on the worker thread). */
+  static Store openWorker(Sync.Target t) {
+    long h = Native.open(Native.c(t.path()), t.options().passphrase, t.options().opslimit,
+        t.options().memlimit, Native.c(t.options().zoneinfoDir));
+    Store w = new Store(t.path(), t.options(), h);
+    if (t.space() != null) w.useSpace(t.space());
+    return w;
+  }
+
+  /** The blocking sync, on a worker's own Store. */
+  synchronized void runSync(String host, int port, int timeoutMs, boolean relay, long cancel,
+      Sink progress) {
+    try {
+      Native.sync(h(), Native.c(host), port, timeoutMs, relay, cancel, progress);
+    } finally {
+      deliver();
+    }
+  }
+
+  /** Forward a worker's changes to the app's listener (on the worker thread). */
+  void forwardChangesTo(Store parent) {
+    setChangeListener((type, id, origin) -> {
+      ChangeListener l = parent.listener;
+      try {
+        if (l != null) l.onChange(type, id, origin);
+      } catch (RuntimeException ignored) {
+        // the sync itself succeeded; nobody on this thread to tell
+      }
+    });
+  }
+}

@@ -1,0 +1,648 @@
+"""Tests of the stek Python binding (unittest).
+
+Run from the repository:
+    STEK_LIBRARY=build/libstek/libstek.so PYTHONPATH=bindings/python \\
+        /usr/bin/python3 -m unittest discover -s bindings/python/tests
+ctest runs them as "python_binding".  Network: 127.0.0.1 only.  No test
+sleeps: waits are the library's own deadlines or callbacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+from typing import List, Tuple
+
+import stek
+
+try:
+    import icalendar  # type: ignore[import-not-found]
+except ImportError:  # python3-icalendar is optional here
+    icalendar = None
+
+SITE = "Kantine Bezemheide"
+WEEK_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                       "examples", "python", "week.py")
+FAST_KDF = {"pwhash_opslimit": 1, "pwhash_memlimit": 8192}  # tests only
+
+
+def under_sanitizer() -> bool:
+    """Whether an ASan runtime is loaded (its quarantine makes RSS grow)."""
+    with open("/proc/self/maps") as f:
+        return any("asan" in line for line in f)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class StoreTest(unittest.TestCase):
+    """Each test gets a fresh folder; self.open(name) opens a store in it."""
+
+    def setUp(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="stek-py-")
+        self.dir = self._tmp.name
+        self.addCleanup(self._tmp.cleanup)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def open(self, name: str = "a.db", **kw) -> stek.Store:
+        s = stek.Store(self.path(name), **kw)
+        self.addCleanup(s.close)
+        return s
+
+    def pair(self) -> Tuple[stek.Store, stek.Store]:
+        """Two stores holding one space (shared by sealing, no network)."""
+        a, b = self.open("a.db"), self.open("b.db")
+        a.create_space("STEK Bezemheide")
+        self.assertTrue(b.space_accept(a.space_share(b.device_id)))
+        return a, b
+
+
+class TestRecords(StoreTest):
+    def test_put_get_round_trip(self) -> None:
+        s = self.open()
+        space = s.create_space("Team")
+        self.assertEqual([stek.Space(space, "Team")], s.spaces())
+        rid = s.put("note", None, {"summary.nl": "Énergie"}, title="Koffie",
+                    n=-42, tags=["b", "a"])
+        self.assertEqual(32, len(rid))
+        self.assertEqual({"id": rid, "type": "note", "n": -42, "summary.nl": "Énergie",
+                          "tags": ["b", "a"], "title": "Koffie"}, s.get("note", rid))
+        s.put("note", rid, title=None)  # None removes a field
+        self.assertNotIn("title", s.get("note", rid))
+        self.assertEqual([rid], [r["id"] for r in s.records("note")])
+        self.assertEqual([], list(s.records("other")))
+
+    def test_multi_field_put_is_one_change(self) -> None:
+        s = self.open()
+        s.create_space()
+        before = s.change_count()
+        s.put("note", None, a=1, b="x", c=["y"])
+        self.assertEqual(before + 1, s.change_count())
+
+    def test_delete_and_restore(self) -> None:
+        s = self.open()
+        s.create_space()
+        rid = s.put("note", None, title="x")
+        s.delete("note", rid)
+        with self.assertRaises(stek.NotFoundError):
+            s.get("note", rid)
+        s.restore("note", rid)
+        self.assertEqual("x", s.get("note", rid)["title"])
+
+    def test_set_fields_merge_elementwise(self) -> None:
+        s = self.open()
+        s.create_space()
+        rid = stek.new_id()
+        s.set_add("directory", rid, "tags", "wifi", "food", "advice")
+        s.set_remove("directory", rid, "tags", "wifi")
+        self.assertEqual(["advice", "food"], s.get("directory", rid)["tags"])
+
+    def test_transaction_commits_at_end(self) -> None:
+        s = self.open()
+        s.create_space()
+        before = s.change_count()
+        with s.transaction():
+            a = s.put("note", None, title="a")
+            b = s.put("note", None, title="b")
+            self.assertEqual("a", s.get("note", a)["title"])  # reads see writes
+        self.assertEqual(before + 1, s.change_count())
+        self.assertEqual("b", s.get("note", b)["title"])
+
+    def test_transaction_rolls_back_on_exception(self) -> None:
+        s = self.open()
+        s.create_space()
+        keep = s.put("note", None, title="kept")
+        h = s.state_hash()
+        with self.assertRaises(RuntimeError):
+            with s.transaction():
+                s.put("note", keep, title="changed")
+                s.put("note", None, title="new")
+                raise RuntimeError("abort")
+        self.assertEqual("kept", s.get("note", keep)["title"])
+        self.assertEqual(1, len(list(s.records())))
+        self.assertEqual(h, s.state_hash())
+        with s.transaction():  # usable again
+            s.put("note", None, title="after")
+        self.assertEqual(2, len(list(s.records())))
+
+    def test_clock_option_dates_changes(self) -> None:
+        # 2026-02-04 is in ISO week 2026-W06; a signal carries only its week.
+        t = int(dt.datetime(2026, 2, 4, 12, tzinfo=dt.timezone.utc).timestamp() * 1000)
+        s = self.open(clock=lambda: t)
+        s.create_space()
+        s.signals.record("energy", SITE, "")
+        self.assertEqual(["2026-W06"], [x.week for x in s.signals.list()])
+
+
+class TestErrors(StoreTest):
+    def test_errors_carry_code_name_and_message(self) -> None:
+        s = self.open()
+        with self.assertRaises(stek.NoSpaceError) as cm:
+            s.put("note", None, title="x")
+        e = cm.exception
+        self.assertEqual((-7, "STEK_ENOSPACE"), (e.code, e.name))
+        self.assertTrue(e.message)
+        self.assertIsInstance(e, stek.StekError)
+        s.create_space()
+        with self.assertRaises(stek.NotFoundError) as nf:
+            s.get("note", stek.new_id())
+        self.assertEqual(-5, nf.exception.code)
+        self.assertIsInstance(nf.exception, LookupError)
+        with self.assertRaises(stek.InvalidArgumentError) as inv:
+            s.put("Bad Type!", None, title="x")
+        self.assertEqual(-3, inv.exception.code)
+        self.assertIsInstance(inv.exception, ValueError)
+        self.assertIn("STEK_EINVAL", str(inv.exception))
+        with self.assertRaises(stek.InvalidArgumentError):
+            s.schedules.put(title="x", site=SITE, start="not a date")
+        with self.assertRaises(stek.InvalidArgumentError):
+            s.get("note", "nothex")
+        with self.assertRaises(TypeError):
+            s.put("note", None, flag=True)
+
+    def test_rejected_bytes_raise_rejected_errors(self) -> None:
+        a, b = self.pair()
+        a.put("note", None, title="x")
+        (change,) = list(a.changes())
+        with self.assertRaises(stek.RejectedError) as cm:
+            b.ingest(change[: len(change) // 2])
+        self.assertIn(cm.exception.code, (-10, -12))
+        bad = bytearray(change)
+        bad[-1] ^= 1  # the signature's last byte
+        with self.assertRaises(stek.SignatureError) as sig:
+            b.ingest(bytes(bad))
+        self.assertEqual(-13, sig.exception.code)
+        self.assertTrue(b.ingest(change))
+        self.assertFalse(b.ingest(change))  # already held
+        self.assertEqual(a.state_hash(), b.state_hash())
+
+    def test_calls_after_close_raise(self) -> None:
+        s = self.open()
+        s.create_space()
+        s.close()
+        s.close()  # idempotent
+        self.assertTrue(s.closed)
+        for call in (lambda: s.spaces(), lambda: s.put("note", None, a=1),
+                     lambda: s.state_hash(), lambda: s.signals.list(),
+                     lambda: s.on_change(print)):
+            with self.assertRaises(stek.ClosedError) as cm:
+                call()
+            self.assertEqual(-6, cm.exception.code)
+
+    def test_context_manager_closes(self) -> None:
+        with stek.Store(self.path("c.db")) as s:
+            s.create_space()
+        with self.assertRaises(stek.StekError):
+            s.spaces()
+
+    def test_callback_cannot_call_into_its_store(self) -> None:
+        s = self.open()
+        s.create_space()
+        s.on_change(lambda *_: s.get("note", stek.new_id()))
+        with self.assertRaises(stek.ClosedError):
+            s.put("note", None, title="x")
+        s.on_change(None)
+        s.put("note", None, title="y")  # the store is still fine
+
+    def test_callback_exception_reaches_the_caller(self) -> None:
+        s = self.open()
+        s.create_space()
+
+        def boom(*_: object) -> None:
+            raise KeyError("from the callback")
+
+        s.on_change(boom)
+        with self.assertRaises(KeyError):
+            s.put("note", None, title="x")
+        self.assertEqual(1, len(list(s.records())))  # the write itself stands
+
+
+class TestChanges(StoreTest):
+    def test_change_callback_local(self) -> None:
+        s = self.open()
+        s.create_space()
+        seen: List[Tuple[str, str, stek.Origin]] = []
+        s.on_change(lambda t, i, o: seen.append((t, i, o)))
+        with s.transaction():
+            a = s.put("note", None, title="a")
+            b = s.put("event", None, title="b")
+            self.assertEqual([], seen)  # only after the commit
+        self.assertEqual(sorted([("note", a, stek.Origin.LOCAL),
+                                 ("event", b, stek.Origin.LOCAL)]), sorted(seen))
+        s.on_change(None)
+        s.put("note", None, title="c")
+        self.assertEqual(2, len(seen))
+
+
+class TestSchedules(StoreTest):
+    def test_weekly_occurrences_keep_local_time_across_dst(self) -> None:
+        s = self.open()
+        s.create_space()
+        rid = s.schedules.put(title="Koffie & Formulieren", site=SITE,
+                              start="2026-03-19T10:00", tz="Europe/Brussels",
+                              minutes=90, rrule="FREQ=WEEKLY;BYDAY=TH")
+        s.schedules.put(title="Elders", site="Elders", start="2026-03-20T09:00")
+        occ = s.schedules.occurrences("2026-03-19", dt.date(2026, 4, 3), site=SITE)
+        self.assertEqual(["2026-03-19T10:00:00+01:00", "2026-03-26T10:00:00+01:00",
+                          "2026-04-02T10:00:00+02:00"], [o.start for o in occ])
+        self.assertTrue(all(o.id == rid and o.site == SITE for o in occ))
+        self.assertEqual("2026-04-02T11:30:00+02:00", occ[2].end)
+        # Brussels moves to summer time on 2026-03-29: one hour less between.
+        self.assertEqual((7 * 24 - 1) * 3600 * 1000, occ[2].start_ms - occ[1].start_ms)
+        self.assertEqual(occ[2].start_ms, int(occ[2].start_time.timestamp() * 1000))
+        self.assertEqual(90 * 60 * 1000, occ[0].end_ms - occ[0].start_ms)
+        self.assertEqual(4, len(s.schedules.occurrences("2026-03-19", "2026-04-03")))
+
+    def test_cancelled_date_is_skipped_and_reinstated(self) -> None:
+        s = self.open()
+        s.create_space()
+        rid = s.schedules.put(title="Spreekuur", site=SITE, start="2026-03-02T13:30",
+                              rrule="FREQ=DAILY;COUNT=3")
+        s.schedules.cancel(rid, dt.date(2026, 3, 3))
+        days = lambda: [o.start[:10] for o in s.schedules.occurrences("2026-03-01", "2026-03-10")]
+        self.assertEqual(["2026-03-02", "2026-03-04"], days())
+        self.assertEqual(["2026-03-03"], s.schedules.get(rid)["exdates"])
+        s.schedules.reinstate(rid, "2026-03-03")
+        self.assertEqual(["2026-03-02", "2026-03-03", "2026-03-04"], days())
+
+    def test_week_is_monday_to_sunday(self) -> None:
+        s = self.open()
+        s.create_space()
+        s.schedules.put(title="Ma", site=SITE, start="2026-03-16T09:00")
+        s.schedules.put(title="Zo", site=SITE, start="2026-03-22T09:00")
+        s.schedules.put(title="Volgende ma", site=SITE, start="2026-03-23T09:00")
+        self.assertEqual(["Ma", "Zo"], [o.title for o in s.schedules.week(dt.date(2026, 3, 19))])
+
+    @unittest.skipIf(icalendar is None, "python3-icalendar is not installed")
+    def test_ics_parses_with_icalendar(self) -> None:
+        s = self.open()
+        s.create_space()
+        rid = s.schedules.put(title="Koffie, thee & formulieren; welkom", site=SITE,
+                              start="2026-03-19T10:00", rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=TH",
+                              exdates=["2026-04-02"])
+        text = s.schedules.ics(site=SITE)
+        self.assertTrue(text.startswith("BEGIN:VCALENDAR\r\n"))
+        cal = icalendar.Calendar.from_ical(text)
+        (ev,) = [c for c in cal.walk() if c.name == "VEVENT"]
+        self.assertEqual(rid, str(ev["UID"]))
+        self.assertEqual("Koffie, thee & formulieren; welkom", str(ev["SUMMARY"]))
+        self.assertEqual(["WEEKLY"], ev["RRULE"]["FREQ"])
+        start = ev.decoded("DTSTART")
+        self.assertEqual((2026, 3, 19, 10, 0), (start.year, start.month, start.day,
+                                                start.hour, start.minute))
+        self.assertEqual(dt.timedelta(hours=1), start.utcoffset())
+        self.assertEqual("", s.schedules.ics(site="Nergens").split("BEGIN:VEVENT")[0][:0])
+
+
+class TestDirectory(StoreTest):
+    def test_search_ignores_case_and_diacritics(self) -> None:
+        s = self.open()
+        s.create_space()
+        cpas = s.directory.put(org="OCMW Antwerpen", service="Énergiepremie",
+                               category="energy", languages=["nl", "fr"],
+                               summary={"nl": "Hulp bij de energiefactuur",
+                                        "fr": "Aide pour la facture d'énergie"})
+        s.directory.put(org="Huurdersbond", service="Huuradvies", category="housing",
+                        summary={"nl": "Advies over de huur"})
+        hits = s.directory.search("energie")
+        self.assertEqual([cpas], [h["id"] for h in hits])
+        self.assertEqual("Aide pour la facture d'énergie", hits[0]["summary.fr"])
+        self.assertEqual([], s.directory.search("energie", category="housing"))
+        self.assertEqual(1, len(s.directory.search("advies", lang="nl")))
+        self.assertEqual([], s.directory.search("advies", lang="fr"))
+        with self.assertRaises(stek.InvalidArgumentError):
+            s.directory.search("  ")
+        with self.assertRaises(stek.InvalidArgumentError):
+            s.directory.put(org="X", category="no such category")
+        self.assertEqual(2, len(s.directory.list()))
+
+
+class TestSignals(StoreTest):
+    def test_report_suppresses_small_cells(self) -> None:
+        s = self.open()
+        s.create_space()
+        receipts = [s.signals.record("energy", SITE, f"koud {i}") for i in range(6)]
+        s.signals.record("housing", SITE, "vocht")
+        self.assertEqual(7, len(s.signals.list()))
+        s.signals.withdraw(receipts[0].lower().replace("-", " "))
+        with self.assertRaises(stek.NotFoundError):
+            s.signals.withdraw(receipts[0])
+        rows = s.signals.report(k=5).strip().splitlines()
+        self.assertEqual("month,theme,site,signals", rows[0])
+        cells = {tuple(r.split(",")[1:3]): r.split(",")[3] for r in rows[1:]}
+        self.assertEqual("5", cells[("energy", SITE)])
+        self.assertEqual("<5", cells[("housing", SITE)])
+        self.assertIn("<svg", s.signals.report(format="svg"))
+        with self.assertRaises(stek.InvalidArgumentError):
+            s.signals.report(format="pdf")
+        with self.assertRaises(stek.InvalidArgumentError):
+            s.signals.record("no theme", SITE, "")
+
+
+class TestBundles(StoreTest):
+    def test_bundle_round_trip_between_two_stores(self) -> None:
+        a, b = self.pair()
+        a.put("note", None, title="from a")
+        a.schedules.put(title="Koffie", site=SITE, start="2026-03-19T10:00")
+        a.signals.record("debt", SITE, "")
+        bundle = self.path("stick.bundle")
+        n = a.change_count()
+        self.assertEqual(n, a.bundle_export(bundle))
+        self.assertEqual(stek.BundleImport(n, 0), b.bundle_import(bundle))
+        self.assertEqual(stek.BundleImport(0, n), b.bundle_import(bundle))
+        self.assertEqual(a.state_hash(), b.state_hash())
+        self.assertEqual(1, len(b.signals.list()))
+
+    def test_damaged_bundle_stores_nothing(self) -> None:
+        a, b = self.pair()
+        a.put("note", None, title="from a")
+        bundle = self.path("stick.bundle")
+        a.bundle_export(bundle)
+        with open(bundle, "rb") as f:
+            data = f.read()
+        h = b.state_hash()
+        with open(bundle, "wb") as f:
+            f.write(data[:-7])
+        with self.assertRaises(stek.TruncatedError):
+            b.bundle_import(bundle)
+        damaged = bytearray(data)
+        damaged[len(data) // 2] ^= 0x40
+        with open(bundle, "wb") as f:
+            f.write(damaged)
+        with self.assertRaises(stek.RejectedError):
+            b.bundle_import(bundle)
+        with self.assertRaises(stek.StoreIOError):
+            b.bundle_import(self.path("missing.bundle"))
+        self.assertEqual(h, b.state_hash())
+        other = self.open("c.db")
+        other.create_space()
+        with open(bundle, "wb") as f:
+            f.write(data)
+        with self.assertRaises(stek.NoSpaceError):
+            other.bundle_import(bundle)
+
+
+class TestSync(StoreTest):
+    def serve(self, name: str) -> stek.Server:
+        srv = stek.Server(self.path(name))
+        self.addCleanup(srv.stop)
+        self.assertGreater(srv.port, 0)
+        return srv
+
+    def test_loopback_sync_through_server(self) -> None:
+        a, b = self.pair()
+        for i in range(20):
+            a.put("note", None, title=f"a{i}")
+        b.put("note", None, title="from b")
+        srv = self.serve("a.db")
+        stats = b.sync("127.0.0.1", srv.port)
+        self.assertEqual(20, stats.ops_received)
+        self.assertGreaterEqual(stats.ops_sent, 1)
+        self.assertGreater(stats.bytes_sent, 0)
+        self.assertEqual(a.state_hash(), b.state_hash())
+        self.assertEqual(21, len(list(a.records("note"))))
+        again = b.sync("127.0.0.1", srv.port)
+        self.assertEqual((0, 0), (again.ops_sent, again.ops_received))
+        # The server counts a session as it closes, which may be just after
+        # the client has returned: only the failures are certain here.
+        self.assertEqual(0, srv.counts()[1])
+
+    def test_remote_changes_fire_change_callback(self) -> None:
+        a, b = self.pair()
+        rid = a.put("note", None, title="from a")
+        srv = self.serve("a.db")
+        seen: List[Tuple[str, str, stek.Origin]] = []
+        b.on_change(lambda t, i, o: seen.append((t, i, o)))
+        b.sync("127.0.0.1", srv.port)
+        self.assertIn(("note", rid, stek.Origin.REMOTE), seen)
+
+    def test_progress_callback_reports_counters(self) -> None:
+        a, b = self.pair()
+        for i in range(50):
+            a.put("note", None, title=f"n{i}")
+        srv = self.serve("a.db")
+        calls: List[stek.SyncStats] = []
+        threads = set()
+
+        def progress(st: stek.SyncStats) -> None:
+            calls.append(st)
+            threads.add(threading.get_ident())
+
+        final = b.sync("127.0.0.1", srv.port, progress=progress)
+        self.assertTrue(calls)
+        self.assertEqual({threading.get_ident()}, threads)  # the calling thread
+        self.assertEqual(50, calls[-1].ops_received)
+        self.assertEqual(50, final.ops_received)
+        self.assertTrue(all(x.bytes_received <= y.bytes_received
+                            for x, y in zip(calls, calls[1:])))
+
+    def test_cancel_from_progress_callback(self) -> None:
+        a, b = self.pair()
+        a.put("note", None, title="x")
+        srv = self.serve("a.db")
+        with stek.Cancel() as cancel:
+            def progress(_st: stek.SyncStats) -> None:
+                cancel.trigger()
+            with self.assertRaises(stek.CanceledError) as cm:
+                b.sync("127.0.0.1", srv.port, progress=progress, cancel=cancel)
+            self.assertEqual(-17, cm.exception.code)
+            self.assertIsInstance(cm.exception.stats, stek.SyncStats)
+            self.assertTrue(cancel.triggered)
+        b.sync("127.0.0.1", srv.port)  # a fresh sync completes
+        self.assertEqual(a.state_hash(), b.state_hash())
+
+    def test_cancel_from_another_thread(self) -> None:
+        _a, b = self.pair()
+        # A listener that accepts and never answers: the sync waits until
+        # cancelled (the flag stays set, so the order of events is free).
+        quiet = socket.socket()
+        self.addCleanup(quiet.close)
+        quiet.bind(("127.0.0.1", 0))
+        quiet.listen(1)
+        cancel = stek.Cancel()
+        errors: List[BaseException] = []
+
+        def run() -> None:
+            try:
+                b.sync("127.0.0.1", quiet.getsockname()[1], cancel=cancel, timeout_ms=60000)
+            except BaseException as e:  # noqa: BLE001
+                errors.append(e)
+
+        t = threading.Thread(target=run)
+        t.start()
+        cancel.trigger()
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual([stek.CanceledError], [type(e) for e in errors])
+        cancel.close()
+
+    def test_progress_exception_cancels_and_propagates(self) -> None:
+        a, b = self.pair()
+        a.put("note", None, title="x")
+        srv = self.serve("a.db")
+
+        def progress(_st: stek.SyncStats) -> None:
+            raise ZeroDivisionError("stop")
+
+        with self.assertRaises(ZeroDivisionError):
+            b.sync("127.0.0.1", srv.port, progress=progress)
+
+    def test_sync_errors(self) -> None:
+        _a, b = self.pair()
+        free = socket.socket()
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+        free.close()  # nothing listens there now
+        with self.assertRaises(stek.NetworkError) as cm:
+            b.sync("127.0.0.1", port, timeout_ms=5000)
+        self.assertEqual(-18, cm.exception.code)
+        quiet = socket.socket()
+        self.addCleanup(quiet.close)
+        quiet.bind(("127.0.0.1", 0))
+        quiet.listen(1)
+        with self.assertRaises(stek.TimeoutError) as to:
+            b.sync("127.0.0.1", quiet.getsockname()[1], timeout_ms=200)
+        self.assertIsInstance(to.exception, TimeoutError)  # the builtin too
+        self.assertEqual(-16, to.exception.code)
+
+    def test_server_of_another_space_is_refused(self) -> None:
+        a = self.open("a.db")
+        a.create_space("A")
+        c = self.open("c.db")
+        c.create_space("C")
+        srv = self.serve("a.db")
+        with self.assertRaises(stek.SyncError):
+            c.sync("127.0.0.1", srv.port, timeout_ms=5000)
+
+    def test_invitation_join_then_sync(self) -> None:
+        a = self.open("a.db")
+        space = a.create_space("STEK Bezemheide")
+        a.put("note", None, title="welcome")
+        token = a.invite_create(ttl_s=600)
+        self.assertTrue(token.startswith("STEK-"))
+        srv = self.serve("a.db")
+        d = self.open("d.db")
+        d.invite_accept(token, "127.0.0.1", srv.port)
+        self.assertEqual([space], [x.id for x in d.spaces()])
+        d.sync("127.0.0.1", srv.port)
+        self.assertEqual(a.state_hash(), d.state_hash())
+        e = self.open("e.db")
+        with self.assertRaises(stek.StekError):  # the token works once
+            e.invite_accept(token, "127.0.0.1", srv.port, timeout_ms=5000)
+        self.assertEqual([], e.spaces())
+
+    def test_discover_finds_an_announcer_on_loopback(self) -> None:
+        a, b = self.pair()
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        udp = probe.getsockname()[1]
+        probe.close()
+        with stek.Announcer(self.path("a.db"), serve_port=4242, address="127.0.0.1",
+                            port=udp, period_ms=20):
+            peers = b.discover(timeout_ms=10000, address="127.0.0.1", port=udp,
+                               until=lambda p: True)
+        self.assertEqual([(b.spaces()[0].id, "127.0.0.1", 4242)],
+                         [(p.space, p.host, p.port) for p in peers])
+
+
+class TestProcesses(StoreTest):
+    def test_sync_between_processes_with_python_m_stek(self) -> None:
+        a, b = self.pair()
+        rid = a.put("note", None, title="over two processes")
+        b.put("note", None, title="from b")
+        a.close()
+        b.close()
+        server = subprocess.Popen([sys.executable, "-m", "stek", self.path("a.db"), "serve"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            port = json.loads(server.stdout.readline())["port"]
+            out = subprocess.run([sys.executable, "-m", "stek", self.path("b.db"), "sync",
+                                  "127.0.0.1", str(port)], capture_output=True, text=True,
+                                 check=True).stdout
+            self.assertEqual(1, json.loads(out)["ops_received"])
+        finally:
+            server.stdin.close()
+            self.assertEqual(0, server.wait(30))
+            server.stdout.close()
+        with stek.Store(self.path("a.db")) as a2, stek.Store(self.path("b.db")) as b2:
+            self.assertEqual(a2.state_hash(), b2.state_hash())
+            self.assertEqual("over two processes", b2.get("note", rid)["title"])
+
+
+@unittest.skipIf(stek.store._lib.rekey is None, "this libstek has no encryption at rest")
+class TestPassphrase(StoreTest):
+    def test_wrong_passphrase_is_wrong_key_error(self) -> None:
+        with stek.Store(self.path("enc.db"), passphrase="juist", **FAST_KDF) as s:
+            s.create_space()
+            rid = s.put("note", None, title="geheim")
+        with self.assertRaises(stek.WrongKeyError) as cm:
+            stek.Store(self.path("enc.db"), passphrase="fout", **FAST_KDF)
+        self.assertEqual(-19, cm.exception.code)
+        with self.assertRaises(stek.WrongKeyError):
+            stek.Store(self.path("enc.db"))
+        with stek.Store(self.path("enc.db"), passphrase=b"juist", **FAST_KDF) as s:
+            self.assertEqual("geheim", s.get("note", rid)["title"])
+            s.rekey("nieuw")
+        with stek.Store(self.path("enc.db"), passphrase="nieuw", **FAST_KDF) as s:
+            self.assertEqual("geheim", s.get("note", rid)["title"])
+
+
+class TestExample(StoreTest):
+    @unittest.skipUnless(os.path.exists(WEEK_PY), "examples/python/week.py is not here")
+    def test_week_py_prints_schedule_and_report(self) -> None:
+        with stek.Store(self.path("stek.db")) as s:
+            s.create_space("STEK Bezemheide")
+            s.schedules.put(title="Koffie & Formulieren", site=SITE,
+                            start="2026-03-19T13:30", rrule="FREQ=WEEKLY;BYDAY=TH")
+            s.schedules.put(title="Elders", site="Bib", start="2026-03-18T10:00")
+            for _ in range(5):
+                s.signals.record("energy", SITE, "")
+        out = subprocess.run([sys.executable, WEEK_PY, self.dir, "--site", SITE,
+                              "--date", "2026-03-20"], capture_output=True, text=True,
+                             check=True, env=os.environ).stdout
+        self.assertIn("week 2026-W12", out)
+        self.assertIn("Thu 19 Mar  13:30-14:30  Koffie & Formulieren", out)
+        self.assertNotIn("Elders", out)
+        self.assertRegex(out, r"energy +5  " + SITE)
+
+
+class TestMemory(StoreTest):
+    def cycle(self, i: int) -> None:
+        with stek.Store(self.path(f"leak{i % 2}.db")) as s:
+            if not s.spaces():
+                s.create_space("leak")
+            rid = s.put("note", None, title=f"t{i}", tags=["a", "b"])
+            s.get("note", rid)
+            s.on_change(lambda *_: None)
+            list(s.records())
+
+    def test_open_put_get_close_does_not_grow(self) -> None:
+        # Under ASan (the sanitizer build's ctest) the cycles run for
+        # LeakSanitizer, which checks them at exit; RSS means nothing there,
+        # as ASan keeps freed memory in quarantine.
+        for i in range(30):  # warm up SQLite, libsodium, the allocator
+            self.cycle(i)
+        gc.collect()
+        before = rss_bytes()
+        for i in range(200):
+            self.cycle(i)
+        gc.collect()
+        growth = rss_bytes() - before
+        if not under_sanitizer():
+            self.assertLess(growth, 4 << 20, f"RSS grew {growth} bytes over 200 cycles")
+
+
+if __name__ == "__main__":
+    unittest.main()
