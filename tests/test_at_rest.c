@@ -749,6 +749,45 @@ static void test_reader_beside_a_writer_never_sees_damage(void) {
   test_dir_remove(&dir);
 }
 
+/* Four handles opening a store that does not exist yet, at once: one
+ * creates it (salt, header, identity), the others open that one. */
+typedef struct opener {
+  const char *path;
+  int rc;
+  uint8_t device[STEK_DEVICE_ID_BYTES];
+} opener;
+
+static void *open_one(void *arg) {
+  opener *o = arg;
+  stek *s;
+  o->rc = open_with(&s, o->path, PASS);
+  if (!o->rc) stek_device_id(s, o->device);
+  else fprintf(stderr, "  open: %s: %s\n", stek_strerror(o->rc), stek_errmsg(s));
+  stek_close(s);
+  return NULL;
+}
+
+static void test_first_opens_at_once_agree_on_one_store(void) {
+  test_dir dir;
+  char path[600];
+  pthread_t t[4];
+  opener o[4];
+  test_dir_make(&dir);
+  for (int round = 0; round < 5; round++) {
+    snprintf(path, sizeof path, "%s/s%d.db", dir.path, round);
+    for (int i = 0; i < 4; i++) {
+      o[i].path = path;
+      CHECK(pthread_create(&t[i], NULL, open_one, &o[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++) {
+      CHECK_OK(o[i].rc);
+      CHECK(!memcmp(o[i].device, o[0].device, sizeof o[0].device));
+    }
+  }
+  test_dir_remove(&dir);
+}
+
 static void child(const char *path, int fd) {
   stek *s;
   if (open_with(&s, path, PASS) != STEK_OK) _exit(3);
@@ -822,6 +861,7 @@ int main(void) {
   RUN(test_rekey_encrypts_a_plaintext_store);
   RUN(test_two_handles_share_an_encrypted_store);
   RUN(test_reader_beside_a_writer_never_sees_damage);
+  RUN(test_first_opens_at_once_agree_on_one_store);
   RUN(test_kill_during_encrypted_writes_loses_no_commit);
   return test_report();
 }

@@ -3,13 +3,16 @@
  * for it are in vfs.h.  Offsets: "logical" is the file SQLite sees,
  * "physical" the file underneath.
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, link, fsync */
 #include "store/vfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "stek.h"
@@ -42,7 +45,7 @@ struct vfs {
   sqlite3_vfs *under;
   uint8_t *keys;    /* 96 bytes of locked memory: blocks, headers, slots */
   uint8_t hdr[STATIC_LEN]; /* the main file's header */
-  int create;       /* the main file is absent: write hdr when SQLite opens it */
+  int create;       /* the main file is empty or torn: write hdr when SQLite opens it */
   int damaged;      /* a block or header failed authentication (sticky) */
   int registered;
   char name[48];
@@ -532,6 +535,35 @@ static const sqlite3_io_methods io_methods = {
 
 /* ---- opening a file ---- */
 
+/* Create the file name holding exactly hdr, atomically: whoever opens it
+ * sees no file or the whole header, never a part, and of two creating it
+ * at once one wins (the loser uses the winner's).  0 created, 1 it
+ * existed, -1 failed. */
+static int create_with_header(const char *name, const uint8_t *hdr, size_t len) {
+  char tmp[4200];
+  int rc = -1;
+  if (snprintf(tmp, sizeof tmp, "%s.stek-new-XXXXXX", name) >= (int)sizeof tmp) return -1;
+  int fd = mkstemp(tmp);
+  if (fd < 0) return -1;
+  int ok = write(fd, hdr, len) == (ssize_t)len && fsync(fd) == 0;
+  close(fd);
+  if (ok && link(tmp, name) == 0) {
+    rc = 0;
+  } else if (ok && errno == EEXIST) {
+    rc = 1;
+  } else if (ok) { /* a file system without hard links: exclusive create */
+    fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+      rc = write(fd, hdr, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -1;
+      close(fd);
+    } else if (errno == EEXIST) {
+      rc = 1;
+    }
+  }
+  unlink(tmp);
+  return rc;
+}
+
 /* Read or write the header of a file just opened underneath. */
 static int header_open(cfile *f) {
   vfs *v = f->v;
@@ -540,20 +572,30 @@ static int header_open(cfile *f) {
   int rc = usize(f, &phys);
   if (rc) return rc;
   if (f->kind == K_MAIN) {
-    if (phys <= HDR && v->create) { /* a new store (or a torn creation) */
+    int n = phys < HDR ? (int)phys : HDR;
+    rc = n ? uread(f, region, n, 0) : SQLITE_OK;
+    if (rc && rc != SQLITE_IOERR_SHORT_READ) return rc;
+    if (phys <= HDR && v->create &&
+        (n < STATIC_LEN || header_form(region, K_MAIN) != 0)) {
+      /* A new store in an empty file, or a creation cut short: never
+       * over a header, which another opener may just have written. */
       if ((rc = f->under->pMethods->xTruncate(f->under, 0)) ||
           (rc = uwrite(f, v->hdr, STATIC_LEN, 0)) || (rc = usync(f)))
         return rc;
       v->create = 0;
     } else {
-      int n = phys < HDR ? (int)phys : HDR;
-      rc = uread(f, region, n, 0);
       if (rc || n < STATIC_LEN || memcmp(region, v->hdr, STATIC_LEN) ||
           !header_padding_ok(region, (size_t)n, 0))
         return rc && rc != SQLITE_IOERR_SHORT_READ ? rc : damage(f);
     }
     memcpy(f->prefix, v->hdr, 32);
     return SQLITE_OK;
+  }
+  /* A header shorter than it should be may still be being written by
+   * another connection (without hard links; see create_with_header()). */
+  for (int i = 0; f->log && phys < STATIC_LEN && i < READ_TRIES; i++) {
+    f->v->under->xSleep(f->v->under, 100 << i);
+    if ((rc = usize(f, &phys))) return rc;
   }
   if (phys > 0) {
     int n = phys < HDR ? (int)phys : HDR;
@@ -588,6 +630,15 @@ static int vx_open(sqlite3_vfs *pv, sqlite3_filename name, sqlite3_file *file, i
   f->under = (sqlite3_file *)(f + 1);
   f->kind = kind_of(flags);
   f->log = f->kind == K_WAL || f->kind == K_JOURNAL || f->kind == K_SUPER;
+  int exists = 1;
+  if (f->log && name && (flags & SQLITE_OPEN_CREATE) &&
+      v->under->xAccess(v->under, name, SQLITE_ACCESS_EXISTS, &exists) == SQLITE_OK &&
+      !exists) { /* made here, header first, so no opener sees it without */
+    uint8_t h[STATIC_LEN];
+    header_init(h, f->kind);
+    header_seal(v, h);
+    create_with_header(name, h, STATIC_LEN); /* if it fails, header_open() tries */
+  }
   int rc = v->under->xOpen(v->under, name, f->under, flags, out_flags);
   if (rc) return rc;
   if ((rc = header_open(f))) {
@@ -697,6 +748,7 @@ static int open_existing(vfs *v, const uint8_t *region, size_t n, const char *pa
   if (!header_tag_ok(v, h))
     return fail(err, errlen, STEK_EKEY, "wrong passphrase for this store");
   memcpy(v->hdr, h, STATIC_LEN);
+  v->create = 0; /* (set by a first pass that found no file) */
   return 0;
 }
 
@@ -731,7 +783,9 @@ int vfs_open(vfs **out, const char *path, const char *pass, size_t len, uint64_t
     free(v);
     return fail(err, errlen, STEK_ENOMEM, "out of memory");
   }
-  int rc = read_region(path, region, &n, &size);
+  int rc, again = 1;
+retry:
+  rc = read_region(path, region, &n, &size);
   if (rc) {
     fail(err, errlen, rc, "cannot read the store file");
   } else if (n >= 16 && !memcmp(region, "SQLite format 3", 16)) {
@@ -744,8 +798,15 @@ int vfs_open(vfs **out, const char *path, const char *pass, size_t len, uint64_t
     /* A store with a header and no data yet: its salt stands. */
     rc = open_existing(v, region, n, pass, len, err, errlen);
   } else if (size <= HDR && (n < 8 || !memcmp(region, magic, 8) || all_zero(region, n))) {
-    /* No store, or a creation cut short before any data. */
+    /* No store, or a creation cut short before any data.  A new file is
+     * made whole here; one that exists is written when SQLite opens it. */
     rc = prepare_new(v, pass, len, opslimit, memlimit, err, errlen);
+    if (!rc && n == 0 && again) {
+      int made = create_with_header(path, v->hdr, STATIC_LEN);
+      if (made == 0) v->create = 0;
+      again = 0;
+      if (made == 1) goto retry; /* another opener made it first: use its */
+    }
   } else {
     rc = fail(err, errlen, STEK_ECORRUPT,
               "the store file is corrupt, or not a stek store");

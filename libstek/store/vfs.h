@@ -47,6 +47,13 @@
  * a page it was writing when the power went (the WAL or journal still
  * holds it).
  *
+ * Concurrency.  A new file appears with its header whole (written beside
+ * it, synced, then hard-linked into place), so connections opening it at
+ * once agree on one header and key.  A reader can catch a WAL block in the
+ * middle of another connection's rewrite (the block where one commit ends
+ * and the next begins); a block that fails is read again a few times
+ * before it counts as failed.
+ *
  * Must never: hand SQLite bytes that did not authenticate (zeros for an
  * unsynced log tail are "no data", by SQLite's own rules), keep a key
  * outside locked memory, or be used for a file of another store.
@@ -71,8 +78,8 @@ int vfs_probe(const char *path);
 /* Make the VFS instance for the encrypted store at path: read its header
  * and derive its key from the passphrase (len bytes) with the header's
  * Argon2id parameters, checking it; or, when there is no store yet, draw
- * a salt and file id and derive a key with opslimit and memlimit (the
- * header is written when SQLite creates the file).  The instance is
+ * a salt and file id, derive a key with opslimit and memlimit and create
+ * the file with its header.  The instance is
  * registered with SQLite under vfs_name(); open the store with that name.
  * Returns 0; STEK_EKEY for a wrong passphrase or a plaintext store (the
  * file is not modified); STEK_ECORRUPT for a damaged header; STEK_EINVAL
