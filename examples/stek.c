@@ -1115,11 +1115,9 @@ static int cmd_invite_accept(cli *c, const args *a) {
   rc = stek_invite_accept(c->s, a->pos[0], host, port, &o);
   if (!rc) rc = joined_space(c->s, before, n_before, hex);
   free(before);
-  /* The library tells a refused token from a broken connection only in
-   * its message (both are STEK_ENET). */
-  if (rc == STEK_ENET && strstr(stek_errmsg(c->s), "did not accept the token"))
-    return fail(EXIT_CREDS, "%s", stek_errmsg(c->s));
-  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name); /* EINVAL: not a token */
+  /* STEK_EKEY: the member refused the token (exit 3); STEK_EINVAL: not a
+   * token at all (exit 4). */
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name);
   /* The joined space is current: fetch its content from the same member. */
   rc = sync_with(c, host, port, &o, &st);
   if (rc) {

@@ -212,6 +212,14 @@ int stek_space_get(stek *s, size_t i, uint8_t id[STEK_ID_BYTES], const char **na
   return stek__ok(s, 0);
 }
 
+int stek_space_current(stek *s, uint8_t id[STEK_ID_BYTES]) {
+  int rc = stek__need_space(s);
+  if (rc) return rc;
+  if (!id) return STEK_EINVAL;
+  memcpy(id, s->space_id, STEK_ID_BYTES);
+  return stek__ok(s, 0);
+}
+
 int stek_space_use(stek *s, const uint8_t id[STEK_ID_BYTES]) {
   int64_t sp;
   if (stek__need_store(s) || !id) return STEK_EINVAL;

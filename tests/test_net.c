@@ -448,8 +448,11 @@ static void test_invitation_over_tcp_joins_once(void) {
   CHECK_OK(stek_invite_accept(b, token, "127.0.0.1", port, NULL));
   CHECK_OK(stek_space_count(b, &n));
   CHECK(n == 1);
+  uint8_t current[16];
+  CHECK_OK(stek_space_current(b, current)); /* the joined space is current */
+  CHECK(memcmp(current, space, 16) == 0);
   CHECK_OK(stek_sync(b, "127.0.0.1", port, NULL, NULL));
-  CHECK(stek_invite_accept(c, token, "127.0.0.1", port, NULL) != STEK_OK); /* used */
+  CHECK_RC(stek_invite_accept(c, token, "127.0.0.1", port, NULL), STEK_EKEY); /* used */
   CHECK_OK(stek_space_count(c, &n));
   CHECK(n == 0);
   CHECK_RC(stek_invite_accept(c, "not a token", "127.0.0.1", port, NULL), STEK_EINVAL);

@@ -265,6 +265,10 @@ static void test_space_share_gives_id_name_and_keys_to_that_device_only(void) {
   CHECK_OK(stek_open(&c, path, NULL));
   stek_device_id(b, dev);
   CHECK_OK(stek_space_get(s, 0, id, &name));
+  uint8_t cur[16];
+  CHECK_OK(stek_space_current(s, cur));
+  CHECK(memcmp(cur, id, 16) == 0);
+  CHECK_RC(stek_space_current(c, cur), STEK_ENOSPACE);
   CHECK_OK(stek_space_share(s, dev, &share, &len));
   CHECK_RC(stek_space_accept(c, share, len), STEK_EMALFORMED); /* not c's */
   CHECK_OK(stek_space_accept(b, share, len));

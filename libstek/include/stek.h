@@ -193,6 +193,9 @@ STEK_API int stek_space_count(stek *s, size_t *count);
 STEK_API int stek_space_get(stek *s, size_t i, uint8_t id[STEK_ID_BYTES],
                             const char **name);
 
+/* The id of the current space, or STEK_ENOSPACE if none is chosen. */
+STEK_API int stek_space_current(stek *s, uint8_t id[STEK_ID_BYTES]);
+
 /* Make the space with this id the current one.  When a store holds exactly
  * one space it is current from open on; record calls without a current space
  * fail with STEK_ENOSPACE. */
@@ -549,7 +552,9 @@ STEK_API int stek_invite_create(stek *s, int64_t ttl_ms, char token[STEK_INVITE_
 
 /* Join a space with an invitation token, through the member serving at
  * host:port (blocking, like stek_sync(); opt may be NULL).  On success the
- * space is held and current: run stek_sync() to fetch its content. */
+ * space is held and current: run stek_sync() to fetch its content.
+ * STEK_EINVAL for a malformed token, STEK_EKEY if the member refused it
+ * (used, expired or unknown), STEK_ENET if it could not be reached. */
 struct stek_sync_options;
 STEK_API int stek_invite_accept(stek *s, const char *token, const char *host, int port,
                                 const struct stek_sync_options *opt);

@@ -472,9 +472,11 @@ int stek_invite_accept(stek *s, const char *token, const char *host, int port,
     return stek__fail(s, STEK_EINVAL, "not an invitation token (STEK-XXXX-...)");
   rc = run_client(s, host, port, opt, NULL, psk);
   cr_wipe(psk, sizeof psk);
+  /* A member closes the connection on a token it does not hold: bad
+   * credentials, not a network fault. */
   if (rc == STEK_ENET && strstr(stek_errmsg(s), "handshake"))
-    stek__fail(s, rc, "invite: the member at %s:%d did not accept the token (used, expired"
-                      " or unknown)", host, port);
+    rc = stek__fail(s, STEK_EKEY, "invite: the member at %s:%d did not accept the token"
+                                  " (used, expired or unknown)", host, port);
   return rc;
 }
 
