@@ -110,6 +110,33 @@ static inline void test_dir_file(const test_dir *t, const char *name, char *out,
 
 static inline void test_dir_remove(test_dir *t) { test_rmtree(t->path); }
 
+/* ---- stores ---- */
+
+/* Open (creating) the store called name in t, or exit(2): a test cannot go
+ * on without its stores. */
+static inline stek *test_store(const test_dir *t, const char *name, const stek_config *cfg) {
+  char path[600];
+  stek *s;
+  test_dir_file(t, name, path, sizeof path);
+  if (stek_open(&s, path, cfg) != STEK_OK) {
+    fprintf(stderr, "cannot open %s: %s\n", path, stek_errmsg(s));
+    exit(2);
+  }
+  return s;
+}
+
+/* Make to a member of from's current space (sealed share), or exit(2). */
+static inline void test_join(stek *from, stek *to) {
+  uint8_t dev[STEK_DEVICE_ID_BYTES], *share;
+  size_t len;
+  stek_device_id(to, dev);
+  if (stek_space_share(from, dev, &share, &len) || stek_space_accept(to, share, len)) {
+    fprintf(stderr, "cannot share the space: %s / %s\n", stek_errmsg(from), stek_errmsg(to));
+    exit(2);
+  }
+  stek_free(share);
+}
+
 /* ---- a controllable clock ---- */
 
 typedef struct test_clock {

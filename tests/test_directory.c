@@ -5,25 +5,13 @@
 static test_dir dir;
 static stek *a, *b;
 
-static stek *open_at(const char *name) {
-  char path[600];
-  stek *s;
-  test_dir_file(&dir, name, path, sizeof path);
-  if (stek_open(&s, path, NULL) != STEK_OK) exit(2);
-  return s;
-}
-
 static void setup(void) {
-  uint8_t space[16], dev[32], *share;
-  size_t len;
+  uint8_t space[16];
   test_dir_make(&dir);
-  a = open_at("a.db");
-  b = open_at("b.db");
-  stek_device_id(b, dev);
-  if (stek_space_create(a, "map", space) || stek_space_share(a, dev, &share, &len) ||
-      stek_space_accept(b, share, len))
-    exit(2);
-  stek_free(share);
+  a = test_store(&dir, "a", NULL);
+  b = test_store(&dir, "b", NULL);
+  if (stek_space_create(a, "s", space)) exit(2);
+  test_join(a, b);
 }
 
 static void teardown(void) {

@@ -8,21 +8,9 @@ static int relay_client;        /* run(): the client syncs with/as a relay */
 
 static test_dir dir;
 
-static stek *open_at(const char *name) {
-  char path[600];
-  stek *s;
-  test_dir_file(&dir, name, path, sizeof path);
-  if (stek_open(&s, path, NULL) != STEK_OK) exit(2);
-  return s;
-}
+static stek *open_at(const char *name) { return test_store(&dir, name, NULL); }
 
-static void join(stek *from, stek *to) {
-  uint8_t dev[32], *share;
-  size_t len;
-  stek_device_id(to, dev);
-  if (stek_space_share(from, dev, &share, &len) || stek_space_accept(to, share, len)) exit(2);
-  stek_free(share);
-}
+static void join(stek *from, stek *to) { test_join(from, to); }
 
 static int put_n(stek *s, const char *tag, int n) {
   for (int i = 0; i < n; i++) {
