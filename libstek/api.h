@@ -77,6 +77,11 @@ int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_B
  * commits them all (keep) or none (!keep), then notifies. */
 int stek__batch_begin(stek *s);
 int stek__batch_end(stek *s, int keep);
+/* Seal the encoded in (wiped and freed) to device, append it as a bin to
+ * the outer header already in w (freed), and return the whole in *out
+ * (stek_free()).  The tail of stek_space_share() and stek_relay_share(). */
+int stek__seal_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES], mp_writer *in,
+                     mp_writer *w, uint8_t **out, size_t *len);
 /* The configured wall clock. */
 int64_t stek__now_ms(const stek *s);
 

@@ -266,27 +266,31 @@ int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_B
   mp_write_str(&in, space_name, strlen(space_name));
   mp_write_bin(&in, key, sizeof key);
   cr_wipe(key, sizeof key);
-  size_t clen = in.buf.size + CR_SEAL_OVERHEAD;
-  uint8_t *sealed = malloc(clen);
-  rc = in.err ? in.err : sealed ? 0 : STEK_ENOMEM;
-  if (!rc) rc = cr_seal_to_device(sealed, (const uint8_t *)in.buf.data,
-                                      in.buf.size, device);
-  cr_wipe(in.buf.data, in.buf.size);
-  mp_writer_free(&in);
   mp_writer_init(&w);
+  mp_write_array(&w, 2);
+  mp_write_uint(&w, SPACE_SHARE_FORMAT);
+  return stek__seal_share(s, device, &in, &w, out, len);
+}
+
+int stek__seal_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES], mp_writer *in,
+                     mp_writer *w, uint8_t **out, size_t *len) {
+  size_t clen = in->buf.size + CR_SEAL_OVERHEAD;
+  uint8_t *sealed = malloc(clen);
+  int rc = in->err ? in->err : w->err ? w->err : sealed ? 0 : STEK_ENOMEM;
+  if (!rc) rc = cr_seal_to_device(sealed, (const uint8_t *)in->buf.data, in->buf.size, device);
+  cr_wipe(in->buf.data, in->buf.size);
+  mp_writer_free(in);
   if (!rc) {
-    mp_write_array(&w, 2);
-    mp_write_uint(&w, SPACE_SHARE_FORMAT);
-    mp_write_bin(&w, sealed, clen);
-    rc = w.err;
+    mp_write_bin(w, sealed, clen);
+    rc = w->err;
   }
   free(sealed);
-  if (!rc && !(*out = malloc(w.buf.size))) rc = STEK_ENOMEM;
+  if (!rc && !(*out = malloc(w->buf.size))) rc = STEK_ENOMEM;
   if (!rc) {
-    memcpy(*out, w.buf.data, w.buf.size);
-    *len = w.buf.size;
+    memcpy(*out, w->buf.data, w->buf.size);
+    *len = w->buf.size;
   }
-  mp_writer_free(&w);
+  mp_writer_free(w);
   if (rc == STEK_EINVAL) return stek__fail(s, rc, "not a valid device id");
   return rc ? stek__fail(s, rc, "%s", stek_strerror(rc)) : stek__ok(s, 0);
 }

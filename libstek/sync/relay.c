@@ -94,29 +94,11 @@ int stek_relay_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES], uint8_
   mp_write_bin(&in, tag, sizeof tag);
   mp_write_bin(&in, kr, sizeof kr);
   cr_wipe(kr, sizeof kr);
-  size_t clen = in.buf.size + CR_SEAL_OVERHEAD;
-  uint8_t *sealed = malloc(clen);
-  rc = in.err ? in.err : sealed ? 0 : STEK_ENOMEM;
-  if (!rc) rc = cr_seal_to_device(sealed, (const uint8_t *)in.buf.data, in.buf.size, device);
-  cr_wipe(in.buf.data, in.buf.size);
-  mp_writer_free(&in);
   mp_writer_init(&w);
-  if (!rc) {
-    mp_write_array(&w, 3);
-    mp_write_str(&w, "relay", 5);
-    mp_write_uint(&w, RELAY_SHARE_FORMAT);
-    mp_write_bin(&w, sealed, clen);
-    rc = w.err;
-  }
-  free(sealed);
-  if (!rc && !(*out = malloc(w.buf.size))) rc = STEK_ENOMEM;
-  if (!rc) {
-    memcpy(*out, w.buf.data, w.buf.size);
-    *len = w.buf.size;
-  }
-  mp_writer_free(&w);
-  if (rc == STEK_EINVAL) return stek__fail(s, rc, "not a valid device id");
-  return rc ? stek__fail(s, rc, "%s", stek_strerror(rc)) : stek__ok(s, 0);
+  mp_write_array(&w, 3);
+  mp_write_str(&w, "relay", 5);
+  mp_write_uint(&w, RELAY_SHARE_FORMAT);
+  return stek__seal_share(s, device, &in, &w, out, len);
 }
 
 int stek_relay_accept(stek *s, const uint8_t *share, size_t len) {
