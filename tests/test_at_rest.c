@@ -684,7 +684,7 @@ static void test_two_handles_share_an_encrypted_store(void) {
  * damage. */
 typedef struct race {
   const char *path;
-  atomic_int done, reads;
+  atomic_int done, reads, reader_stopped;
   int writer_rc, reader_rc;
 } race;
 
@@ -692,7 +692,9 @@ static void *race_writer(void *arg) {
   race *r = arg;
   stek *s;
   int rc = open_with(&s, r->path, PASS);
-  for (int i = 0; !rc && (i < 300 || (r->reads < 100 && i < 5000)); i++) {
+  /* Keep writing until the reader has read at least 100 times, however
+   * slow either thread is: the count depends on progress, not on time. */
+  for (int i = 0; !rc && (i < 300 || (r->reads < 100 && !r->reader_stopped)); i++) {
     uint8_t id[STEK_ID_BYTES] = {1};
     stek_value v = {.kind = STEK_VALUE_INT, .i = i};
     memcpy(id + 1, &i, sizeof i);
@@ -724,6 +726,7 @@ static void *race_reader(void *arg) {
   if (rc) fprintf(stderr, "  reader: %s: %s\n", stek_strerror(rc), stek_errmsg(s));
   stek_close(s);
   r->reader_rc = rc;
+  r->reader_stopped = 1;
   return NULL;
 }
 
@@ -738,7 +741,7 @@ static void test_reader_beside_a_writer_never_sees_damage(void) {
   CHECK_OK(open_with(&s, path, PASS));
   CHECK_OK(stek_space_create(s, "race", space));
   stek_close(s);
-  race r = {.path = path, .done = 0, .reads = 0};
+  race r = {.path = path, .done = 0, .reads = 0, .reader_stopped = 0};
   CHECK(pthread_create(&rd, NULL, race_reader, &r) == 0);
   CHECK(pthread_create(&w, NULL, race_writer, &r) == 0);
   pthread_join(w, NULL);
