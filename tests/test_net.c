@@ -325,7 +325,7 @@ static void test_silent_peer_times_out(void) {
   close(fd);
   CHECK_RC(rc, STEK_ETIMEDOUT);
   CHECK(conn >= 0);
-  CHECK(took >= 250 && took < 5000);
+  CHECK(took >= 250 && took < 60000); /* timed out, and did not hang */
   CHECK(st.bytes_sent > 0 && st.bytes_received == 0); /* the first handshake message */
   stek_close(b);
   test_dir_remove(&dir);
