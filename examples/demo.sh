@@ -33,6 +33,7 @@ st() {
 # serve DEVICE: serve its store on a free port of 127.0.0.1 in the
 # background; the port, from the server's first line, goes to $port.
 serve() {
+  rm -f "$work/serving"
   mkfifo "$work/serving"
   "$STEK" --store "$work/$1" serve --port 0 >"$work/serving" &
   server=$!
@@ -142,6 +143,9 @@ echo "== A new tablet D joins with a one-time invitation, through A"
 token=$(st A invite create --ttl 600)
 echo "  token $token"
 printf '  D  %s\n' "$(st D invite accept "$token" --peer "127.0.0.1:$port")"
+echo "  (A recorded D as a member; B and C hear of it)"
+tcp_sync B
+carry A C
 kill -TERM "$server"
 wait "$server"
 server=
@@ -167,5 +171,39 @@ if [ "$a" = "$b" ] && [ "$b" = "$c" ] && [ "$c" = "$d" ]; then
   echo "converged: yes"
 else
   echo "converged: no"
+  exit 1
+fi
+
+echo "== C's tablet is lost: A revokes it (a new space key for A, B and D)"
+lost=$(st C device id)
+st A device revoke "$lost"
+serve A
+tcp_sync B
+tcp_sync D
+echo "  B's list of devices:"
+st B device list | sed -E 's/.*"device":"(.{12}).*"revoked":(.*)}/    \1...  revoked: \2/'
+if out=$(st C sync "127.0.0.1:$port" 2>&1); then
+  echo "  C could still sync: $out"
+  exit 1
+fi
+echo "  C tries to sync with A: refused (${out##*: })"
+kill -TERM "$server"
+wait "$server"
+server=
+st B directory put --json '{"org":"OCMW Noodfonds","service":"Dringende hulp","category":"income"}' >/dev/null
+st B bundle export "$work/after.bundle" >/dev/null
+printf '  B -> D  %s\n' "$(st D bundle import "$work/after.bundle")"
+if st C bundle import "$work/after.bundle" >/dev/null 2>&1; then
+  echo "  C could read a bundle made after its revocation"
+  exit 1
+fi
+echo "  B -> C  refused: the bundle is under the new key, which C never got"
+a=$(st A state-hash) b=$(st B state-hash) d=$(st D state-hash)
+st A bundle import "$work/after.bundle" >/dev/null
+a=$(st A state-hash)
+if [ "$a" = "$b" ] && [ "$b" = "$d" ] && [ "$(st C state-hash)" != "$a" ]; then
+  echo "A, B and D converged without C: yes"
+else
+  echo "A, B and D converged without C: no"
   exit 1
 fi

@@ -287,6 +287,30 @@ static int cmd_device_id(cli *c, const args *a) {
   return 0;
 }
 
+static int print_device(void *ctx, const uint8_t device[STEK_DEVICE_ID_BYTES], int revoked) {
+  char hex[2 * STEK_DEVICE_ID_BYTES + 1];
+  (void)ctx;
+  for (int i = 0; i < STEK_DEVICE_ID_BYTES; i++) snprintf(hex + 2 * i, 3, "%02x", device[i]);
+  printf("{\"device\":\"%s\",\"revoked\":%s}\n", hex, revoked ? "true" : "false");
+  return 0;
+}
+
+/* device list: the devices of the current space, JSON Lines. */
+static int cmd_device_list(cli *c, const args *a) {
+  (void)a;
+  int rc = stek_device_list(c->s, print_device, NULL);
+  return rc ? fail_lib(c, rc, EXIT_FAIL, "device list") : 0;
+}
+
+/* device revoke DEVICE_ID: a new key epoch without that device. */
+static int cmd_device_revoke(cli *c, const args *a) {
+  uint8_t dev[STEK_DEVICE_ID_BYTES];
+  if (parse_hex(a->pos[0], dev, sizeof dev) != 0)
+    return fail(EXIT_USAGE, "DEVICE_ID must be 64 hex digits, not '%s'", a->pos[0]);
+  int rc = stek_device_revoke(c->s, dev);
+  return rc ? fail_lib(c, rc, EXIT_INPUT, "device revoke") : 0;
+}
+
 static int cmd_space_list(cli *c, const args *a) {
   size_t n;
   char hex[33];
@@ -1181,6 +1205,10 @@ static const command commands[] = {
      "create the store; with --space, a new space (prints its id)"},
     {"device id", "", 0, 0, {0}, STORE_OPEN, cmd_device_id,
      "print this device's id (64 hex)"},
+    {"device list", "", 0, 0, {0}, STORE_OPEN, cmd_device_list,
+     "the devices of the space and whether revoked, JSON Lines"},
+    {"device revoke", "DEVICE_ID", 1, 1, {0}, STORE_OPEN, cmd_device_revoke,
+     "revoke a device: a new space key for the others, carried by sync"},
     {"space list", "", 0, 0, {0}, STORE_OPEN, cmd_space_list,
      "the spaces held, JSON Lines"},
     {"space share", "DEVICE_ID FILE", 2, 2, {0}, STORE_OPEN, cmd_space_share,

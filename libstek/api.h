@@ -39,6 +39,7 @@ struct stek {
   int touch_err;
   stek_change_cb cb;
   void *cb_ctx;
+  int internal; /* the library writes a record of a reserved type */
   /* a batch of ingests in one transaction (stek__batch_begin) */
   int batch;
   int64_t batch_sp;
@@ -82,6 +83,41 @@ int stek__batch_end(stek *s, int keep);
  * (stek_free()).  The tail of stek_space_share() and stek_relay_share(). */
 int stek__seal_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES], mp_writer *in,
                      mp_writer *w, uint8_t **out, size_t *len);
+/* ---- membership (members.c) ---- */
+
+/* The revocations of a space that count, in (HLC, id) order. */
+typedef struct stek__rev {
+  uint8_t rid[16], device[32], author[32];
+  uint64_t hlc;
+  uint8_t *shares; /* the shares field, msgpack */
+  size_t shares_len;
+} stek__rev;
+typedef struct stek__revs {
+  stek__rev *v;
+  size_t n;
+} stek__revs;
+int stek__revs_load(stek *s, int64_t sp, stek__revs *out);
+void stek__revs_free(stek__revs *r);
+/* 1 (and *at, the revocation's HLC, if not NULL) if device is revoked in
+ * space sp, 0 if not, or a negative code. */
+int stek__revoked(stek *s, int64_t sp, const uint8_t device[32], uint64_t *at);
+/* The epoch keys this device can compute, oldest (the space secret) first:
+ * *n >= 1 keys of 32 bytes in *keys, locked memory (cr_secret_free). */
+int stek__epoch_keys(stek *s, int64_t sp, uint8_t **keys, size_t *n);
+/* K^n from K^(n-1) and K_r: BLAKE2b-256(key = prev, "stek-epoch" || kr). */
+void stek__epoch_next(uint8_t next[32], const uint8_t prev[32], const uint8_t kr[32]);
+/* The newest of them. */
+int stek__epoch_current(stek *s, int64_t sp, uint8_t key[32]);
+/* Append [[rid, K_r]...] of the epochs this device holds (a space share). */
+int stek__epoch_share(stek *s, int64_t sp, mp_writer *w);
+/* Record device as a member of space sp (a change, unless it is one). */
+int stek__member_add(stek *s, int64_t sp, const uint8_t device[32]);
+/* After a revocation arrived: purge the changes it refuses and replay the
+ * log into the records if any went.  Inside the ingest's transaction. */
+int stek__members_settle(stek *s, int64_t sp);
+/* Non-zero for a type only the library may write ("stek."...). */
+int stek__reserved_type(const char *type);
+
 /* The configured wall clock. */
 int64_t stek__now_ms(const stek *s);
 

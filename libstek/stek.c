@@ -255,17 +255,26 @@ int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_B
   int rc;
   if (!device || !out || !len) return STEK_EINVAL;
   *out = NULL;
+  uint8_t x[32];
+  if (cr_x25519_from_sign_pk(x, device)) return stek__fail(s, STEK_EINVAL, "not a valid device id");
+  /* The device becomes a member: it will get the key of later epochs. */
+  if ((rc = stek__member_add(s, sp, device))) return rc;
   rc = store_space_key(s->st, sp, key);
   if (!rc) rc = store_space_info(s->st, sp, space_id, space_name, sizeof space_name);
   if (rc) return stek__store_fail(s, rc);
   mp_writer in, w;
   mp_writer_init(&in);
-  mp_write_array(&in, 4);
+  mp_write_array(&in, 5);
   mp_write_uint(&in, SPACE_SHARE_FORMAT);
   mp_write_bin(&in, space_id, STEK_ID_BYTES);
   mp_write_str(&in, space_name, strlen(space_name));
   mp_write_bin(&in, key, sizeof key);
   cr_wipe(key, sizeof key);
+  if ((rc = stek__epoch_share(s, sp, &in))) {
+    cr_wipe(in.buf.data, in.buf.size);
+    mp_writer_free(&in);
+    return stek__store_fail(s, rc);
+  }
   mp_writer_init(&w);
   mp_write_array(&w, 2);
   mp_write_uint(&w, SPACE_SHARE_FORMAT);
@@ -295,22 +304,50 @@ int stek__seal_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES], mp_wri
   return rc ? stek__fail(s, rc, "%s", stek_strerror(rc)) : stek__ok(s, 0);
 }
 
-/* Decode the opened share: [1, id, name, key]. */
+/* Decode the opened share: [1, id, name, key, epochs]; *epochs is left at
+ * the array of [rev, key] pairs (4 elements: none). */
 static int read_share(const uint8_t *p, size_t n, const uint8_t **id,
-                      char name[256], const uint8_t **key) {
+                      char name[256], const uint8_t **key, mp_reader *epochs) {
   mp_reader r;
-  uint32_t cnt, len, name_len;
+  uint32_t cnt, len, name_len, k;
   uint64_t ver;
   const char *nm;
+  const uint8_t *b;
   mp_reader_init(&r, p, n);
   if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver)) return r.err;
   if (ver != SPACE_SHARE_FORMAT) return STEK_EVERSION;
-  if (cnt != 4 || mp_read_bin(&r, id, &len, STEK_ID_BYTES, 0) ||
+  if ((cnt != 4 && cnt != 5) || mp_read_bin(&r, id, &len, STEK_ID_BYTES, 0) ||
       mp_read_str(&r, &nm, &name_len, 255) ||
-      mp_read_bin(&r, key, &len, CR_SPACE_KEY, 0) || mp_read_end(&r))
+      mp_read_bin(&r, key, &len, CR_SPACE_KEY, 0))
     return r.err ? r.err : STEK_EMALFORMED;
+  *epochs = r;
+  if (cnt == 5) { /* check the pairs now, read them after */
+    if (mp_read_array(&r, &k, 4096)) return r.err;
+    for (uint32_t i = 0; i < k; i++)
+      if (mp_read_array(&r, &len, 2) || len != 2 || mp_read_bin(&r, &b, &len, 16, 0) ||
+          mp_read_bin(&r, &b, &len, 32, 0))
+        return r.err ? r.err : STEK_EMALFORMED;
+  }
+  if (mp_read_end(&r)) return r.err;
   memcpy(name, nm, name_len);
   name[name_len] = 0;
+  return 0;
+}
+
+/* Keep the epoch keys a share carried. */
+static int keep_epochs(stek *s, int64_t sp, mp_reader *r) {
+  uint32_t k, len;
+  const uint8_t *rev, *key;
+  if (r->p == r->end) return 0; /* a share without epochs */
+  mp_read_array(r, &k, 4096);
+  for (uint32_t i = 0; i < k; i++) {
+    mp_read_array(r, &len, 2);
+    mp_read_bin(r, &rev, &len, 16, 0);
+    mp_read_bin(r, &key, &len, 32, 0);
+    if (r->err) return STEK_EMALFORMED;
+    int rc = store_epoch_key_put(s->st, sp, rev, key);
+    if (rc) return rc;
+  }
   return 0;
 }
 
@@ -342,11 +379,20 @@ int stek_space_accept(stek *s, const uint8_t *sealed, size_t len) {
     return stek__fail(s, STEK_EMALFORMED,
                 "space share does not open: damaged, or sealed to another device");
   }
-  rc = read_share(plain, clen - CR_SEAL_OVERHEAD, &id, name, &key);
+  mp_reader epochs;
+  rc = read_share(plain, clen - CR_SEAL_OVERHEAD, &id, name, &key, &epochs);
   if (!rc) {
     rc = store_space_find(s->st, id, &sp);
-    if (rc == STEK_ENOSPACE) rc = store_space_create(s->st, id, name, key);
-    else if (rc == 0) rc = STEK_DUPLICATE;
+    if (rc == STEK_ENOSPACE) {
+      rc = store_space_create(s->st, id, name, key);
+      if (!rc) rc = store_space_find(s->st, id, &sp);
+    } else if (rc == 0) {
+      rc = STEK_DUPLICATE;
+    }
+    if (rc >= 0) { /* a share may bring epochs a held space lacks */
+      int erc = keep_epochs(s, sp, &epochs);
+      if (erc) rc = erc;
+    }
   }
   uint8_t idc[STEK_ID_BYTES];
   if (rc >= 0) memcpy(idc, id, sizeof idc);
@@ -553,6 +599,8 @@ static int check_args(stek *s, const char *type, const uint8_t *id,
     return stek__fail(s, STEK_EINVAL, "type and id are required");
   if (too_long(type, STEK_MAX_NAME_BYTES) || (field && too_long(field, STEK_MAX_NAME_BYTES)))
     return stek__fail(s, STEK_EINVAL, "names are at most %d bytes", STEK_MAX_NAME_BYTES);
+  if (stek__reserved_type(type) && !s->internal)
+    return stek__fail(s, STEK_EINVAL, "types starting \"stek.\" are the library's own");
   return 0;
 }
 
@@ -657,6 +705,8 @@ static int ingest_fail(stek *s, int rc) {
     case STEK_ENOSPACE: return stek__fail(s, rc, "change rejected: its space is not held here");
     case STEK_EFUTURE: return stek__fail(s, rc, "change rejected: dated too far in the future");
     case STEK_ESIGNATURE: return stek__fail(s, rc, "change rejected: signature does not verify");
+    case STEK_EREVOKED:
+      return stek__fail(s, rc, "change rejected: its author was revoked before writing it");
     default: return stek__store_fail(s, rc);
   }
 }
@@ -693,6 +743,10 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
   if (!rc) rc = hlc_check(c.hlc, stek__now_ms(s), s->cfg.max_clock_skew_ms);
   if (!rc) rc = change_verify(&c);
+  uint64_t revoked_at;
+  int revoked = rc ? 0 : stek__revoked(s, sp, c.author, &revoked_at);
+  if (revoked < 0) return stek__store_fail(s, revoked);
+  if (revoked && c.hlc > revoked_at) rc = STEK_EREVOKED;
   if (rc) return ingest_fail(s, rc);
 
   int own = !s->batch; /* in a batch, the batch owns the transaction */
@@ -708,6 +762,7 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   }
   if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
   mp_reader r;
+  int membership = 0;
   mp_reader_init(&r, c.ops, c.ops_len);
   for (uint32_t k = 0; !rc && k < c.n_ops; k++) {
     op o;
@@ -715,7 +770,9 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
     rc = op_next(&r, &o);
     if (!rc) rc = store_apply(s->st, sp, &o, &v);
     if (!rc) touch(s, o.type, o.type_len, o.rid);
+    if (!rc && o.type_len == 15 && !memcmp(o.type, "stek.revocation", 15)) membership = 1;
   }
+  if (!rc && membership) rc = stek__members_settle(s, sp);
   if (!rc) rc = store_hlc_get(s->st, &last);
   if (!rc) rc = store_hlc_set(s->st, hlc_merge(last, c.hlc));
   if (rc) return own ? ingest_abort(s, stek__store_fail(s, rc)) : stek__store_fail(s, rc);
@@ -908,11 +965,13 @@ struct list_ctx {
   stek_record_cb cb;
   void *ctx;
   int err;
+  const char *type; /* NULL: all types */
 };
 
 static int list_one(void *p, const char *type, const uint8_t *rid) {
   struct list_ctx *l = p;
   stek_record *rec;
+  if (!l->type && stek__reserved_type(type)) return 0; /* "all": the app's own */
   int rc = stek__record_load(l->s, type, rid, &rec);
   if (rc == STEK_ENOTFOUND) return 0;
   if (rc) {
@@ -930,7 +989,7 @@ int stek_list(stek *s, const char *type, stek_record_cb cb, void *ctx) {
   if (!cb) return STEK_EINVAL;
   if (type && !name_type_valid(type, strlen(type)))
     return stek__fail(s, STEK_EINVAL, "invalid record type");
-  struct list_ctx l = {s, cb, ctx, 0};
+  struct list_ctx l = {s, cb, ctx, 0, type};
   rc = store_record_each(s->st, s->sp, type, list_one, &l);
   if (l.err) return l.err == STEK_ECORRUPT ? stek__fail(s, l.err, "a stored field is damaged")
                                            : stek__store_fail(s, l.err);

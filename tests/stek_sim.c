@@ -11,10 +11,14 @@
  * reorders and flips frames, change transfers (stek_changes + stek_ingest,
  * shuffled, partly dropped, duplicated), bundles (export since a random
  * time, import), partitions (two groups that cannot reach each other for a
- * while), crashes (a store closed with a transaction open, then reopened)
- * and clock steps, on a test clock (stek_config.clock) with a per-replica
- * skew.  At the end the partition heals, every replica syncs cleanly with
- * the first and back, and all must have the same state hash; else it prints
+ * while), crashes (a store closed with a transaction open, then reopened),
+ * revocations (any replica revokes any but the first, even one revoked
+ * itself that has not heard of it yet, so revocations cross) and clock
+ * steps, on a test clock (stek_config.clock) with a per-replica skew.  At
+ * the end the partition heals, every replica syncs with the first and
+ * back -- cleanly, or refused as revoked -- and every replica the first
+ * does not count as revoked (the live ones, at least two) must have the
+ * same state hash; else it prints
  * "stek-sim: seed S diverged" and exits 1.  All randomness comes from the
  * seed (splitmix64), so "--seed S --count 1" replays a failure exactly
  * (random keys and salts inside libstek differ, but no decision does).
@@ -174,19 +178,41 @@ static void crash(node *n) {
   node_open(n);
 }
 
+/* A revokes b: a new key epoch without it.  Refused (and ignored) when a
+ * does not know b yet, or knows it revoked. */
+static void revoke(node *a, node *b, int *revocations) {
+  uint8_t dev[32];
+  stek_device_id(b->r.s, dev);
+  int rc = stek_device_revoke(a->r.s, dev);
+  if (rc == 0) (*revocations)++;
+  if (verbose) fprintf(stderr, "  revoke %d by %d: %s\n", (int)(b - nodes), (int)(a - nodes),
+                       rc ? stek_errmsg(a->r.s) : "ok");
+}
+
+static int revoked_cb(void *ctx, const uint8_t device[32], int revoked) {
+  for (int i = 0; revoked && i < n_nodes; i++) {
+    uint8_t dev[32];
+    stek_device_id(nodes[i].r.s, dev);
+    if (!memcmp(dev, device, 32)) ((int *)ctx)[i] = 1;
+  }
+  return 0;
+}
+
 /* ---- one seed ---- */
 
 static int run_seed(uint64_t seed, int replicas, int steps) {
   char dir[512];
   setup(seed, replicas, dir, sizeof dir);
-  int partitioned = 0;
+  int partitioned = 0, revocations = 0, revoked[MAX_REPLICAS] = {0};
   for (int step = 0; step < steps; step++) {
     sim_now += (int64_t)pick(&rng, 120000);
     node *a = &nodes[pick(&rng, (uint32_t)n_nodes)];
     node *b = &nodes[pick(&rng, (uint32_t)n_nodes)];
     uint32_t what = pick(&rng, 100);
     int reachable = a != b && (!partitioned || a->group == b->group);
-    if (what < 50) {
+    if (what < 2) { /* keep two live replicas at least */
+      if (a != b && b != &nodes[0] && revocations < n_nodes - 2) revoke(a, b, &revocations);
+    } else if (what < 50) {
       replica_edit(&a->r, &rng);
     } else if (what < 68) {
       if (reachable) {
@@ -207,20 +233,27 @@ static int run_seed(uint64_t seed, int replicas, int steps) {
       sim_now += (int64_t)pick(&rng, 3) * 86400000; /* a day or two offline */
     }
   }
-  /* Heal: everyone with the first replica, then back. */
-  int ok = 1;
-  for (int pass = 0; pass < 2 && ok; pass++)
-    for (int i = 1; i < n_nodes; i++) {
-      int rc = replica_session(nodes[i].r.s, nodes[0].r.s, &rng, 0);
-      if (rc) {
-        fprintf(stderr, "stek-sim: seed %llu: clean session %d->0 failed: %s (%s)\n",
-                (unsigned long long)seed, i, stek_strerror(rc), stek_errmsg(nodes[i].r.s));
-        ok = 0;
-        break;
-      }
-    }
+  /* Heal: everyone with the first replica, then back.  A revoked replica
+   * is refused (STEK_EREVOKED on either side). */
+  int ok = 1, failed[MAX_REPLICAS] = {0};
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 1; i < n_nodes; i++)
+      failed[i] = replica_session(nodes[i].r.s, nodes[0].r.s, &rng, 0);
+  if (stek_device_list(nodes[0].r.s, revoked_cb, revoked)) ok = 0;
   for (int i = 1; ok && i < n_nodes; i++)
-    if (!replica_same(nodes[0].r.s, nodes[i].r.s)) ok = 0;
+    if (failed[i] && !revoked[i]) {
+      fprintf(stderr, "stek-sim: seed %llu: clean session %d->0 failed: %s (%s)\n",
+              (unsigned long long)seed, i, stek_strerror(failed[i]), stek_errmsg(nodes[i].r.s));
+      ok = 0;
+    }
+  for (int i = 1; ok && i < n_nodes; i++) {
+    if (revoked[i]) continue; /* not live: it holds what it held */
+    if (!replica_same(nodes[0].r.s, nodes[i].r.s)) {
+      fprintf(stderr, "stek-sim: seed %llu: replica %d differs from 0\n",
+              (unsigned long long)seed, i);
+      ok = 0;
+    }
+  }
   teardown(dir);
   return ok ? 0 : 1;
 }

@@ -125,7 +125,10 @@ static inline stek *test_store(const test_dir *t, const char *name, const stek_c
   return s;
 }
 
-/* Make to a member of from's current space (sealed share), or exit(2). */
+/* Make to a member of from's current space (sealed share), or exit(2).
+ * Sharing records the device as a member: one change in from's space
+ * (TEST_JOIN_CHANGES), which reaches to by the next sync like any other. */
+#define TEST_JOIN_CHANGES 1
 static inline void test_join(stek *from, stek *to) {
   uint8_t dev[STEK_DEVICE_ID_BYTES], *share;
   size_t len;

@@ -83,6 +83,7 @@ STEK_API int stek_version_number(void);
 #define STEK_ENET (-18)       /* cannot resolve, connect, bind, or the connection broke */
 /* Encryption at rest (stek_open(), stek_rekey()): */
 #define STEK_EKEY (-19)       /* wrong passphrase or key */
+#define STEK_EREVOKED (-20)   /* the device was revoked from the space */
 
 /* A static, human-readable description of a result code. */
 STEK_API const char *stek_strerror(int code);
@@ -213,6 +214,37 @@ STEK_API int stek_space_share(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES
  * the bytes are damaged or were sealed to another device. */
 STEK_API int stek_space_accept(stek *s, const uint8_t *sealed, size_t len);
 
+/* ---- Members and revocation --------------------------------------------- */
+
+/*
+ * The members of a space are a replicated set of device keys: sharing the
+ * space with a device (stek_space_share(), an invitation) records it, and
+ * every author of a change counts too.  stek_device_revoke() starts a new
+ * key epoch: a fresh key sealed to each remaining device (crypto_box_seal),
+ * carried by sync like any change.  From then on, members that know of the
+ * revocation refuse the revoked device's handshakes (STEK_EREVOKED), refuse
+ * (and purge) its changes dated after the revocation, and seal what leaves
+ * a session -- ops for relays, bundles -- under the new epoch's key, which
+ * the revoked device cannot compute.  Any member may revoke any other
+ * device; a revocation cannot be undone (make the device join again).  The
+ * records behind this have types starting "stek.", which only the library
+ * writes (STEK_EINVAL from stek_put() and the like).
+ * docs/SECURITY.md "Revocation" says what it does not protect.
+ */
+
+/* Called once per device of the current space, in key order; revoked is
+ * non-zero for a revoked one.  Non-zero from cb stops the listing and is
+ * returned. */
+typedef int (*stek_device_cb)(void *ctx, const uint8_t device[STEK_DEVICE_ID_BYTES],
+                              int revoked);
+STEK_API int stek_device_list(stek *s, stek_device_cb cb, void *ctx);
+
+/* Revoke device from the current space (one change).  STEK_ENOTFOUND if
+ * the space knows no such device, STEK_ESTATE if it is revoked already,
+ * STEK_EINVAL for this device itself, STEK_EREVOKED if this device was
+ * revoked, STEK_ETOOBIG past 256 remaining devices. */
+STEK_API int stek_device_revoke(stek *s, const uint8_t device[STEK_DEVICE_ID_BYTES]);
+
 /* ---- Records ------------------------------------------------------------ */
 
 /*
@@ -299,9 +331,11 @@ STEK_API char *stek_record_json(const stek_record *r);
 /* Free memory the library returned (stek_record_json()). */
 STEK_API void stek_free(void *p);
 
-/* Call cb for each live record of type (all types if type is NULL) in the
- * current space, ordered by (type, id).  A non-zero return from cb stops the
- * listing and is returned. */
+/* Call cb for each live record of type (all types if type is NULL, but
+ * for the library's own "stek." types, which only a type given by name
+ * lists) in the current space, ordered by (type, id).  A non-zero return
+ * from cb stops the listing and is returned.  (The change callback, below,
+ * does report changes to "stek." records: membership changes.) */
 typedef int (*stek_record_cb)(void *ctx, const stek_record *r);
 STEK_API int stek_list(stek *s, const char *type, stek_record_cb cb, void *ctx);
 

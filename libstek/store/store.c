@@ -65,6 +65,10 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS relay_ops(tag BLOB NOT NULL, id BLOB NOT NULL,"
     " ts INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY(tag, id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS relay_ops_by_ts ON relay_ops(tag, ts, id);"
+    /* Key epochs (members.c): the key each revocation started, as this
+     * device received it (from the revocation, or in the space share). */
+    "CREATE TABLE IF NOT EXISTS epoch_keys(sp INTEGER NOT NULL, rev BLOB NOT NULL,"
+    " key BLOB NOT NULL, PRIMARY KEY(sp, rev)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fts_docs(doc INTEGER PRIMARY KEY, sp INTEGER"
     " NOT NULL, type TEXT NOT NULL, rid BLOB NOT NULL, UNIQUE(sp, type, rid));"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(org, service, category,"
@@ -74,7 +78,7 @@ enum {
   Q_HLC_GET, Q_HLC_SET, Q_SPACE_FIND, Q_SPACE_KEY, Q_CHANGE_HAS, Q_CHANGE_ADD,
   Q_LIFE_GET, Q_LIFE_PUT, Q_FIELD_GET, Q_FIELD_PUT, Q_ELEM_GET, Q_ELEM_PUT,
   Q_LOAD_LWW, Q_LOAD_SETS, Q_FTS_DOC, Q_FTS_DEL, Q_FTS_DOC_DEL, Q_FTS_DOC_ADD,
-  Q_FTS_ADD, Q_COUNT
+  Q_FTS_ADD, Q_REVOCATIONS, Q_COUNT
 };
 
 static const char *const query_sql[Q_COUNT] = {
@@ -101,6 +105,10 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_FTS_DEL] = "DELETE FROM fts WHERE rowid=?1",
     [Q_FTS_DOC_DEL] = "DELETE FROM fts_docs WHERE doc=?1",
     [Q_FTS_DOC_ADD] = "INSERT INTO fts_docs(sp, type, rid) VALUES(?1,?2,?3) RETURNING doc",
+    [Q_REVOCATIONS] = "SELECT f.rid, f.value, f.hlc, f.author, h.value FROM fields f"
+                      " LEFT JOIN fields h ON h.sp=f.sp AND h.type=f.type AND h.rid=f.rid"
+                      " AND h.name='shares' WHERE f.sp=?1 AND f.type=?2"
+                      " AND f.name='device' AND f.value IS NOT NULL ORDER BY f.hlc, f.rid",
     [Q_FTS_ADD] = "INSERT INTO fts(rowid, org, service, category, summary, other)"
                   " VALUES(?1,?2,?3,?4,?5,?6)",
 };
@@ -1264,6 +1272,90 @@ int store_change_each_since(store *st, int64_t sp, uint64_t min_hlc,
   int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
   sqlite3_finalize(s);
   return out;
+}
+
+/* ---- membership ---- */
+
+int store_epoch_key_put(store *st, int64_t sp, const uint8_t rev[16], const uint8_t key[32]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO epoch_keys VALUES(?1, ?2, ?3)", -1,
+                         &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, rev, 16, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 3, key, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_epoch_key_get(store *st, int64_t sp, const uint8_t rev[16], uint8_t key[32]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT key FROM epoch_keys WHERE sp=?1 AND rev=?2", -1, &s,
+                         NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, rev, 16, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32) {
+    memcpy(key, sqlite3_column_blob(s, 0), 32);
+    rc = 0;
+  } else {
+    rc = rc == SQLITE_ROW ? STEK_ECORRUPT : rc == SQLITE_DONE ? STEK_ENOTFOUND
+                                                              : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_revocation_each(store *st, int64_t sp, const char *type, store_revocation_cb cb,
+                          void *ctx) {
+  /* Cached: every ingest asks (cb must not call back in here). */
+  sqlite3_stmt *s = q(st, Q_REVOCATIONS);
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(s, 0) != 16 || sqlite3_column_bytes(s, 3) != 32) {
+      stop = STEK_ECORRUPT;
+      break;
+    }
+    stop = cb(ctx, sqlite3_column_blob(s, 0), sqlite3_column_blob(s, 1),
+              (size_t)sqlite3_column_bytes(s, 1), (uint64_t)sqlite3_column_int64(s, 2),
+              sqlite3_column_blob(s, 3), sqlite3_column_blob(s, 4),
+              (size_t)sqlite3_column_bytes(s, 4));
+  }
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_reset(s);
+  return out;
+}
+
+int store_change_delete(store *st, int64_t sp, const uint8_t id[32]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "DELETE FROM changes WHERE sp=?1 AND id=?2", -1, &s, NULL) !=
+      SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, id, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_records_clear(store *st, int64_t sp) {
+  static const char *const sql[] = {
+      "DELETE FROM fts WHERE rowid IN (SELECT doc FROM fts_docs WHERE sp=?1)",
+      "DELETE FROM fts_docs WHERE sp=?1", "DELETE FROM lives WHERE sp=?1",
+      "DELETE FROM fields WHERE sp=?1", "DELETE FROM elems WHERE sp=?1"};
+  int rc = 0;
+  for (size_t i = 0; !rc && i < sizeof sql / sizeof *sql; i++) {
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) != SQLITE_OK) return db_fail(st, "store");
+    sqlite3_bind_int64(s, 1, sp);
+    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
+    sqlite3_finalize(s);
+  }
+  return rc;
 }
 
 /* ---- blind relaying ---- */

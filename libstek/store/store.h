@@ -119,6 +119,23 @@ int store_relay_op_get(store *st, const uint8_t tag[16], const uint8_t id[32],
 int store_relay_items(store *st, const uint8_t tag[16], neg_item **out, size_t *n);
 int store_relay_op_count(store *st, uint64_t *n);
 
+/* Membership (members.c).  The key revocation rev (a record id) started,
+ * as this device holds it: STEK_ENOTFOUND if it does not. */
+int store_epoch_key_put(store *st, int64_t sp, const uint8_t rev[16], const uint8_t key[32]);
+int store_epoch_key_get(store *st, int64_t sp, const uint8_t rev[16], uint8_t key[32]);
+/* Each record of type with a "device" field, in (HLC, id) order of that
+ * field's version: the record id, the field's value, its HLC and author,
+ * and the "shares" field's value (NULL, 0 if none). */
+typedef int (*store_revocation_cb)(void *ctx, const uint8_t *rid, const uint8_t *device,
+                                   size_t dlen, uint64_t hlc, const uint8_t *author,
+                                   const uint8_t *shares, size_t slen);
+int store_revocation_each(store *st, int64_t sp, const char *type, store_revocation_cb cb,
+                          void *ctx);
+/* Drop one change from the op log, and all materialized records of a space
+ * (to replay the log after a purge). */
+int store_change_delete(store *st, int64_t sp, const uint8_t id[32]);
+int store_records_clear(store *st, int64_t sp);
+
 /* Merge one op written at version v into the materialized state. */
 int store_apply(store *st, int64_t sp, const op *o, const version *v);
 

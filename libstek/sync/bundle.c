@@ -178,10 +178,69 @@ static int export_fail(stek *s, int rc, const char *path, int sys_err) {
   }
 }
 
+/* One part: header, then the wires each() gives add_wire, in frames, the
+ * last one final; under the bundle key of space_key. */
+static int write_part(writer *w, const uint8_t space_key[CR_SPACE_KEY],
+                      int (*each)(void *ctx, store_bytes_cb cb, void *cb_ctx), void *ctx) {
+  uint8_t kb[BUNDLE_KEY], key[BUNDLE_KEY], salt[BUNDLE_SALT], tag[BUNDLE_TAG];
+  uint8_t ssh[BUNDLE_SS_HEADER], header[BUNDLE_HEADER_BYTES];
+  bundle_key(kb, space_key);
+  cr_random(salt, sizeof salt);
+  bundle_tag(tag, kb, salt);
+  bundle_stream_key(key, kb, salt);
+  cr_wipe(kb, sizeof kb);
+  int rc = stream_init(&w->st, key, key, ssh);
+  cr_wipe(key, sizeof key);
+  if (rc) return rc;
+  bundle_header_encode(header, salt, tag, ssh);
+  if (fwrite(header, 1, sizeof header, w->f) != sizeof header) rc = STEK_EIO;
+  if (!rc) {
+    rc = each(ctx, add_wire, w);
+    if (rc > 0) rc = w->err;
+  }
+  if (!rc) rc = flush_frame(w, 1);
+  stream_wipe(&w->st);
+  return rc;
+}
+
+typedef struct source {
+  stek *s;
+  uint64_t since;
+  store_bytes_cb cb;
+  void *cb_ctx;
+} source;
+
+static int all_since(void *ctx, store_bytes_cb cb, void *cb_ctx) {
+  source *src = ctx;
+  return store_change_each_since(src->s->st, src->s->sp, src->since, cb, cb_ctx);
+}
+
+/* Only the changes that revoke a device (the prelude). */
+static int revocation_only(void *ctx, const uint8_t *wire, size_t len) {
+  source *src = ctx;
+  change c;
+  mp_reader r;
+  if (change_decode(wire, len, &c)) return 0;
+  mp_reader_init(&r, c.ops, c.ops_len);
+  for (uint32_t k = 0; k < c.n_ops; k++) {
+    op o;
+    if (op_next(&r, &o)) return 0;
+    if (o.type_len == 15 && !memcmp(o.type, "stek.revocation", 15))
+      return src->cb(src->cb_ctx, wire, len);
+  }
+  return 0;
+}
+
+static int revocations(void *ctx, store_bytes_cb cb, void *cb_ctx) {
+  source *src = ctx;
+  src->cb = cb;
+  src->cb_ctx = cb_ctx;
+  return store_change_each(src->s->st, src->s->sp, revocation_only, src);
+}
+
 int stek_bundle_export(stek *s, const char *path, int64_t since_ms, uint64_t *count) {
-  uint8_t space_key[CR_SPACE_KEY], kb[BUNDLE_KEY], key[BUNDLE_KEY];
-  uint8_t salt[BUNDLE_SALT], tag[BUNDLE_TAG], ssh[BUNDLE_SS_HEADER];
-  uint8_t header[BUNDLE_HEADER_BYTES];
+  uint8_t *keys = NULL;
+  size_t n_keys = 0;
   writer w;
   if (count) *count = 0;
   int rc = stek__need_space(s);
@@ -194,47 +253,34 @@ int stek_bundle_export(stek *s, const char *path, int64_t since_ms, uint64_t *co
   if (!tmp) return stek__fail(s, STEK_ENOMEM, "out of memory");
   memcpy(tmp, path, plen);
   memcpy(tmp + plen, ".tmp", 5);
-
-  if ((rc = store_space_key(s->st, s->sp, space_key))) {
+  if ((rc = stek__epoch_keys(s, s->sp, &keys, &n_keys))) {
     free(tmp);
     return stek__store_fail(s, rc);
   }
-  bundle_key(kb, space_key);
-  cr_wipe(space_key, sizeof space_key);
-  cr_random(salt, sizeof salt);
-  bundle_tag(tag, kb, salt);
-  bundle_stream_key(key, kb, salt);
-  cr_wipe(kb, sizeof kb);
   memset(&w, 0, sizeof w);
-  rc = stream_init(&w.st, key, key, ssh);
-  cr_wipe(key, sizeof key);
-  if (rc) {
-    free(tmp);
-    return stek__fail(s, rc, "cannot start the bundle's stream");
-  }
   mp_writer_init(&w.body);
-  bundle_header_encode(header, salt, tag, ssh);
+  source src = {s, (uint64_t)since_ms << 16, NULL, NULL};
 
   /* Written under path.tmp, flushed to disk, then renamed: a crash leaves
-   * either no file or a whole one under the name. */
+   * either no file or a whole one under the name.  After a revocation, a
+   * prelude under the space secret carries the revocations, so that an
+   * importer that has not heard of them can compute the newest epoch, whose
+   * key the rest is under. */
   int sys_err = 0;
   w.f = fopen(tmp, "wb");
   if (!w.f) rc = STEK_EIO, sys_err = errno;
-  if (!rc && fwrite(header, 1, sizeof header, w.f) != sizeof header) rc = STEK_EIO;
-  if (!rc) {
-    rc = store_change_each_since(s->st, s->sp, (uint64_t)since_ms << 16, add_wire, &w);
-    if (rc > 0) rc = w.err;
-  }
-  if (!rc) rc = flush_frame(&w, 1);
+  if (!rc && n_keys > 1) rc = write_part(&w, keys, revocations, &src);
+  uint64_t prelude = w.count;
+  if (!rc) rc = write_part(&w, keys + 32 * (n_keys - 1), all_since, &src);
+  cr_secret_free(keys);
   if (!rc && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) rc = STEK_EIO;
   if (w.f && fclose(w.f) != 0 && !rc) rc = STEK_EIO;
   if (!rc && rename(tmp, path) != 0) rc = STEK_EIO, sys_err = errno;
   if (rc) remove(tmp);
-  stream_wipe(&w.st);
   mp_writer_free(&w.body);
   free(tmp);
   if (rc) return export_fail(s, rc, path, sys_err);
-  if (count) *count = w.count;
+  if (count) *count = w.count - prelude;
   return stek__ok(s, 0);
 }
 
@@ -251,6 +297,7 @@ typedef struct reader {
   uint64_t frame, wire; /* 1-based numbers of the current ones, for messages */
   uint64_t ingested, duplicates;
   int wire_refused; /* the failure is the current wire's, not the file's */
+  long start, next; /* offsets of this part's header, and of what follows it */
 } reader;
 
 /* Which held space the bundle is for: every space's tag is computed and
@@ -262,22 +309,25 @@ static int find_space(reader *rd, const uint8_t salt[BUNDLE_SALT],
   int found = 0;
   int rc = store_space_count(rd->s->st, &n);
   for (size_t i = 0; !rc && i < n; i++) {
-    uint8_t id[STEK_ID_BYTES], key[CR_SPACE_KEY], k[BUNDLE_KEY], t[BUNDLE_TAG];
+    uint8_t id[STEK_ID_BYTES], k[BUNDLE_KEY], t[BUNDLE_TAG], *keys;
     int64_t sp;
+    size_t n_keys;
     rc = store_space_at(rd->s->st, i, id, NULL, 0);
     if (!rc) rc = store_space_find(rd->s->st, id, &sp);
-    if (!rc) rc = store_space_key(rd->s->st, sp, key);
+    if (!rc) rc = stek__epoch_keys(rd->s, sp, &keys, &n_keys);
     if (rc) break;
-    bundle_key(k, key);
-    bundle_tag(t, k, salt);
-    if (cr_equal(t, tag, BUNDLE_TAG) && !found) {
-      found = 1;
-      rd->sp = sp;
-      memcpy(rd->space, id, sizeof id);
-      memcpy(rd->space_key, key, sizeof key);
-      memcpy(kb, k, BUNDLE_KEY);
+    for (size_t e = 0; e < n_keys; e++) { /* made under any epoch we can compute */
+      bundle_key(k, keys + 32 * e);
+      bundle_tag(t, k, salt);
+      if (cr_equal(t, tag, BUNDLE_TAG) && !found) {
+        found = 1;
+        rd->sp = sp;
+        memcpy(rd->space, id, sizeof id);
+        memcpy(rd->space_key, keys, CR_SPACE_KEY); /* signals: the space secret */
+        memcpy(kb, k, BUNDLE_KEY);
+      }
     }
-    cr_wipe(key, sizeof key);
+    cr_secret_free(keys);
     cr_wipe(k, sizeof k);
   }
   if (rc) return rc;
@@ -365,7 +415,7 @@ static int walk(reader *rd, const uint8_t key[BUNDLE_KEY],
   size_t cap = 0, len = 0, plen = 0;
   int final = 0;
   rd->frame = rd->wire = 0;
-  if (fseek(rd->f, BUNDLE_HEADER_BYTES, SEEK_SET) != 0) return STEK_EIO;
+  if (fseek(rd->f, rd->start + BUNDLE_HEADER_BYTES, SEEK_SET) != 0) return STEK_EIO;
   /* Only the receiving half of the stream is used. */
   int rc = stream_init(&st, key, key, unused);
   if (!rc) rc = stream_accept_header(&st, ss_header);
@@ -384,8 +434,7 @@ static int walk(reader *rd, const uint8_t key[BUNDLE_KEY],
     if (!rc) rc = stream_open(&st, ct, len, pt, cap, &plen, &final);
     if (!rc) rc = each_wire(rd, pt, plen);
   }
-  if (!rc && fgetc(rd->f) != EOF) rc = STEK_EMALFORMED;
-  if (!rc && ferror(rd->f)) rc = STEK_EIO;
+  if (!rc && (rd->next = ftell(rd->f)) < 0) rc = STEK_EIO;
   stream_wipe(&st);
   free(ct);
   free(pt);
@@ -426,9 +475,33 @@ static int import_fail(reader *rd, int rc) {
   }
 }
 
+/* Read and check the header of the part at rd->start: its salt, tag and
+ * stream header.  At the first part only, a file that is not a bundle. */
+static int read_header(reader *rd, uint8_t salt[BUNDLE_SALT], uint8_t tag[BUNDLE_TAG],
+                       uint8_t ssh[BUNDLE_SS_HEADER]) {
+  uint8_t head[BUNDLE_HEADER_BYTES];
+  if (fseek(rd->f, rd->start, SEEK_SET) != 0) return STEK_EIO;
+  size_t n = fread(head, 1, sizeof head, rd->f);
+  return ferror(rd->f) ? STEK_EIO : bundle_header_decode(head, n, salt, tag, ssh);
+}
+
+/* Whether another part follows the one just walked: 0 (none), 1, or an
+ * error (bytes that are not a part header). */
+static int next_part(reader *rd) {
+  uint8_t salt[BUNDLE_SALT], tag[BUNDLE_TAG], ssh[BUNDLE_SS_HEADER];
+  if (fseek(rd->f, rd->next, SEEK_SET) != 0) return STEK_EIO;
+  int c = fgetc(rd->f);
+  if (c == EOF) return ferror(rd->f) ? STEK_EIO : 0;
+  long at = rd->start;
+  rd->start = rd->next;
+  int rc = read_header(rd, salt, tag, ssh);
+  rd->start = at;
+  return rc ? STEK_EMALFORMED : 1;
+}
+
 int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
                        uint64_t *duplicates) {
-  uint8_t head[BUNDLE_HEADER_BYTES], salt[BUNDLE_SALT], tag[BUNDLE_TAG];
+  uint8_t salt[BUNDLE_SALT], tag[BUNDLE_TAG];
   uint8_t ssh[BUNDLE_SS_HEADER], kb[BUNDLE_KEY], key[BUNDLE_KEY];
   reader rd;
   if (ingested) *ingested = 0;
@@ -442,23 +515,31 @@ int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
   rd.path = path;
   rd.f = fopen(path, "rb");
   if (!rd.f) return stek__fail(s, STEK_EIO, "cannot open %s: %s", path, strerror(errno));
-  size_t n = fread(head, 1, sizeof head, rd.f);
-  rc = ferror(rd.f) ? STEK_EIO : bundle_header_decode(head, n, salt, tag, ssh);
+  rc = read_header(&rd, salt, tag, ssh);
   if (rc == STEK_EMALFORMED) {
     fclose(rd.f);
     return stek__fail(s, rc, "%s is not a stek bundle", path);
   }
-  if (!rc) rc = find_space(&rd, salt, tag, kb);
-  if (!rc) {
+  /* Part by part (two at most: a prelude of revocations, then the rest),
+   * each checked whole before anything of it is stored; the next part's
+   * key may come from the revocations of the one before. */
+  for (int part = 0; !rc && part < 2; part++) {
+    if (part && (rc = read_header(&rd, salt, tag, ssh))) break;
+    rd.ingest = 0;
+    if (!rc) rc = find_space(&rd, salt, tag, kb);
+    if (rc) break;
     bundle_stream_key(key, kb, salt);
     cr_wipe(kb, sizeof kb);
-    /* Everything is checked before anything is stored. */
     rc = walk(&rd, key, ssh);
+    int more = rc ? 0 : next_part(&rd);
+    if (more < 0 || (more && part == 1)) rc = more < 0 ? more : STEK_EMALFORMED;
     if (!rc) {
       rd.ingest = 1;
       rc = walk(&rd, key, ssh);
     }
     cr_wipe(key, sizeof key);
+    if (rc || !more) break;
+    rd.start = rd.next;
   }
   cr_wipe(rd.space_key, sizeof rd.space_key);
   fclose(rd.f);

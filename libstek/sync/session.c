@@ -71,7 +71,8 @@ struct sess {
   int has_peer;
   int relay;              /* RELAY_*: a session with or as a blind relay */
   uint8_t rtag[16];       /* the relayed space's tag */
-  uint8_t kops[32];       /* members in a relay session: the sealing key */
+  uint8_t *kops;          /* members in a relay session: K_ops of each epoch, */
+  size_t n_kops;          /* oldest first (locked memory; kops_load) */
   int join;               /* a session that admits a device by invitation */
   uint8_t invite_psk[32]; /* that invitation's capability */
 };
@@ -267,7 +268,6 @@ static int member_relay_keys(sess *ss, int64_t sp, uint8_t psk[32]) {
   int rc = store_space_key(ss->s->st, sp, key);
   if (rc) return rc;
   relay_from_space(key, kr);
-  relay_ops_key(key, ss->kops);
   relay_tag(kr, ss->rtag);
   relay_psk(kr, psk);
   cr_wipe(key, sizeof key);
@@ -359,7 +359,6 @@ static int responder_first(sess *ss, const uint8_t *p, size_t n) {
       return responder_reply(ss);
     }
     noise_wipe(&ss->hs);
-    cr_wipe(ss->kops, sizeof ss->kops);
   }
   if (rc) return rc;
   struct invite_try t = {ss, p, n};
@@ -390,6 +389,19 @@ static int send_share(sess *ss) {
   return send_msg(ss, &w, 1);
 }
 
+/* A member of the space talks only to members: the peer's device key,
+ * known once its handshake message is read, must not be revoked (an
+ * initiator so never sends message 3 to a revoked responder, nor a
+ * responder anything after message 3 to a revoked initiator).  Relays and
+ * joiners are not members and are not asked. */
+static int refuse_revoked(sess *ss) {
+  uint8_t peer[32];
+  if (ss->join || ss->relay != RELAY_NONE) return 0;
+  int rc = noise_peer(&ss->hs, peer);
+  if (!rc) rc = stek__revoked(ss->s, ss->sp, peer, NULL);
+  return rc == 1 ? STEK_EREVOKED : rc;
+}
+
 static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   uint8_t payload[NOISE_MAX_PAYLOAD], out[16];
   size_t plen, on;
@@ -397,6 +409,7 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   if (!ss->initiator && noise_next(&ss->hs) == 0) return responder_first(ss, p, n);
   rc = noise_read_message(&ss->hs, p, n, payload, sizeof payload, &plen);
   if (!rc) rc = read_hs_payload(ss, payload, plen);
+  if (!rc) rc = refuse_revoked(ss);
   if (rc) return rc;
   if (ss->initiator) { /* message 2 read: write 3, then start */
     rc = hs_payload(out, &on);
@@ -468,7 +481,9 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
       break;
     }
     rc = stek_ingest(ss->s, wire, len);
-    if (rc > 0) rc = 0; /* STEK_DUPLICATE */
+    /* STEK_DUPLICATE; or a revoked author's, refused: the peer has not
+     * heard of the revocation yet (it will from us). */
+    if (rc > 0 || rc == STEK_EREVOKED) rc = 0;
   }
   if (n) {
     int end = stek__batch_end(ss->s, rc == 0);
@@ -482,6 +497,31 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
     ss->wants_outstanding--;
   }
   return 0;
+}
+
+/* Member in a relay session: K_ops of every epoch this device can compute
+ * (sealing uses the newest; opening tries each, newest first). */
+static int kops_load(sess *ss) {
+  uint8_t *keys;
+  size_t n;
+  if (ss->kops) return 0;
+  int rc = stek__epoch_keys(ss->s, ss->sp, &keys, &n);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) relay_ops_key(keys + 32 * i, keys + 32 * i);
+  ss->kops = keys;
+  ss->n_kops = n;
+  return 0;
+}
+
+static int open_sealed(sess *ss, uint8_t *wire, const uint8_t *sealed, size_t len,
+                       const uint8_t id[32], uint64_t ts) {
+  int rc = kops_load(ss);
+  for (size_t i = ss->n_kops; !rc && i-- > 0;) {
+    rc = relay_open(wire, sealed, len, id, ts, ss->kops + 32 * i);
+    if (rc != STEK_ESIGNATURE || i == 0) return rc;
+    rc = 0;
+  }
+  return rc;
 }
 
 /* A SEALED message: [7, [[ts, id, sealed], ...], last].  A member opens
@@ -507,10 +547,15 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
       rc = STEK_ETRUNCATED;
     } else {
       uint8_t *wire = malloc(len);
-      rc = wire ? relay_open(wire, sealed, len, id, ts, ss->kops) : STEK_ENOMEM;
+      rc = wire ? open_sealed(ss, wire, sealed, len, id, ts) : STEK_ENOMEM;
+      /* Sealed under an epoch this device cannot compute (a later one than
+       * it knows of, or one it was revoked from): not stored, asked for
+       * again next time. */
+      int skip = rc == STEK_ESIGNATURE;
       if (!rc) rc = stek_ingest(ss->s, wire, len - CR_AEAD_TAG);
       free(wire);
-      if (rc > 0) rc = 0; /* STEK_DUPLICATE */
+      /* STEK_DUPLICATE, or the change of a revoked author */
+      if (skip || rc > 0 || rc == STEK_EREVOKED) rc = 0;
     }
     if (rc < 0) {
       if (n && ss->relay == RELAY_MEMBER) stek__batch_end(ss->s, 0);
@@ -636,8 +681,9 @@ static int append_wire(void *p, const uint8_t *b, size_t len) {
   if (ss->relay == RELAY_MEMBER) { /* seal our own op for the relay */
     int rc = wire_id_ts(b, len, id, &ts);
     if (rc) return STEK_ECORRUPT;
+    if ((rc = kops_load(ss))) return rc;
     if (!(sealed = malloc(len + CR_AEAD_TAG))) return STEK_ENOMEM;
-    relay_seal(sealed, b, len, id, ts, ss->kops);
+    relay_seal(sealed, b, len, id, ts, ss->kops + 32 * (ss->n_kops - 1));
     b = sealed;
     len += CR_AEAD_TAG;
   }
@@ -869,7 +915,7 @@ void sess_free(sess *ss) {
   noise_wipe(&ss->hs);
   stream_wipe(&ss->st);
   cr_wipe(ss->invite_psk, sizeof ss->invite_psk);
-  cr_wipe(ss->kops, sizeof ss->kops);
+  cr_secret_free(ss->kops);
   free(ss->in.p);
   free(ss->out.p);
   free(ss->items);

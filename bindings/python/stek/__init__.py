@@ -19,7 +19,8 @@ from .errors import (CanceledError, ClosedError, CorruptError, FutureError,
                      NoMemoryError, NoSpaceError, NotFoundError, RejectedError,
                      SignatureError, StateError, StekError, StoreIOError,
                      SyncError, TimeoutError, TooBigError, TruncatedError,
-                     VersionError, WrongKeyError, code_name, strerror)
+                     RevokedError, VersionError, WrongKeyError, code_name,
+                     strerror)
 from .store import (Announcer, BundleImport, Cancel, DirectoryEntry, Occurrence,
                     Origin, Peer, Record, ScheduleEntry, Server, Signal, Space,
                     Store, SyncStats, new_id, version)
@@ -35,6 +36,6 @@ __all__ = [
     "RejectedError", "ScheduleEntry", "Server", "Signal", "SignatureError",
     "Space", "StateError", "StekError", "Store", "StoreIOError", "SyncError",
     "SyncStats", "TimeoutError", "TooBigError", "TruncatedError",
-    "VersionError", "WrongKeyError", "code_name", "new_id", "strerror",
+    "RevokedError", "VersionError", "WrongKeyError", "code_name", "new_id", "strerror",
     "version",
 ]

@@ -172,6 +172,7 @@ BytesFn = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
 PeerFn = CFUNCTYPE(c_int, c_void_p, POINTER(Peer))
 OccurrenceFn = CFUNCTYPE(c_int, c_void_p, POINTER(Occurrence))
 SignalFn = CFUNCTYPE(c_int, c_void_p, POINTER(Signal))
+DeviceFn = CFUNCTYPE(c_int, c_void_p, c_void_p, c_int)
 
 
 # ---- finding the library ------------------------------------------------------
@@ -229,6 +230,8 @@ _proto("stek_space_get", c_int, c_void_p, c_size_t, c_void_p, POINTER(c_char_p))
 _proto("stek_space_use", c_int, c_void_p, c_void_p)
 _proto("stek_space_share", c_int, c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_size_t))
 _proto("stek_space_accept", c_int, c_void_p, c_char_p, c_size_t)
+_proto("stek_device_list", c_int, c_void_p, DeviceFn, c_void_p)
+_proto("stek_device_revoke", c_int, c_void_p, c_void_p)
 _proto("stek_id_new", None, c_void_p)
 _proto("stek_put", c_int, c_void_p, c_char_p, c_void_p, c_char_p, POINTER(Value))
 _proto("stek_delete", c_int, c_void_p, c_char_p, c_void_p)

@@ -15,6 +15,7 @@ a kind of failure, a leaf class for one code:
       NoSpaceError           STEK_ENOSPACE
       CorruptError           STEK_ECORRUPT
       WrongKeyError          STEK_EKEY
+      RevokedError           STEK_EREVOKED
       RejectedError          outside bytes refused:
         TruncatedError         STEK_ETRUNCATED
         TooBigError            STEK_ETOOBIG
@@ -41,13 +42,13 @@ _NAMES: Dict[int, str] = {
     -8: "STEK_ECORRUPT", -10: "STEK_ETRUNCATED", -11: "STEK_ETOOBIG",
     -12: "STEK_EMALFORMED", -13: "STEK_ESIGNATURE", -14: "STEK_EFUTURE",
     -15: "STEK_EVERSION", -16: "STEK_ETIMEDOUT", -17: "STEK_ECANCELED",
-    -18: "STEK_ENET", -19: "STEK_EKEY",
+    -18: "STEK_ENET", -19: "STEK_EKEY", -20: "STEK_EREVOKED",
 }
 
 # The codes as module constants: errors.ENOTFOUND == -5, ...
 ERROR, ENOMEM, EINVAL, EIO, ENOTFOUND, ESTATE, ENOSPACE, ECORRUPT = range(-1, -9, -1)
 ETRUNCATED, ETOOBIG, EMALFORMED, ESIGNATURE, EFUTURE, EVERSION = range(-10, -16, -1)
-ETIMEDOUT, ECANCELED, ENET, EKEY = -16, -17, -18, -19
+ETIMEDOUT, ECANCELED, ENET, EKEY, EREVOKED = -16, -17, -18, -19, -20
 
 
 def strerror(code: int) -> str:
@@ -96,6 +97,7 @@ class ClosedError(StateError): pass
 class NoSpaceError(StekError): pass
 class CorruptError(StekError): pass
 class WrongKeyError(StekError): pass
+class RevokedError(StekError): pass
 
 class RejectedError(StekError): pass
 class TruncatedError(RejectedError): pass
@@ -114,7 +116,7 @@ class NetworkError(SyncError): pass
 _CLASSES: Dict[int, Type[StekError]] = {
     ENOMEM: NoMemoryError, EINVAL: InvalidArgumentError, EIO: StoreIOError,
     ENOTFOUND: NotFoundError, ESTATE: StateError, ENOSPACE: NoSpaceError,
-    ECORRUPT: CorruptError, EKEY: WrongKeyError,
+    ECORRUPT: CorruptError, EKEY: WrongKeyError, EREVOKED: RevokedError,
     ETRUNCATED: TruncatedError, ETOOBIG: TooBigError, EMALFORMED: MalformedError,
     ESIGNATURE: SignatureError, EFUTURE: FutureError, EVERSION: VersionError,
     ETIMEDOUT: TimeoutError, ECANCELED: CanceledError, ENET: NetworkError,

@@ -565,6 +565,26 @@ class Store:
         with self._using() as h:
             return self._check(lib.stek_space_accept(h, bytes(sealed), len(sealed))) == 0
 
+    def devices(self) -> Dict[str, bool]:
+        """The devices of the current space: device id -> revoked."""
+        out: Dict[str, bool] = {}
+
+        def cb(_ctx: Any, dev: int, revoked: int) -> int:
+            out[ctypes.string_at(dev, _lib.DEVICE_ID_BYTES).hex()] = bool(revoked)
+            return 0
+
+        fn = _lib.DeviceFn(cb)
+        with self._using() as h:
+            self._check(lib.stek_device_list(h, fn, None))
+        return out
+
+    def revoke_device(self, device_id: IdLike) -> None:
+        """Revoke a device from the current space: a new key epoch for the
+        others, carried by sync (RevokedError if this device was revoked)."""
+        dev = _id(device_id, _lib.DEVICE_ID_BYTES, "device id")
+        with self._using() as h:
+            self._check(lib.stek_device_revoke(h, dev))
+
     def _share(self, fn: Any, device_id: IdLike) -> bytes:
         dev = _id(device_id, _lib.DEVICE_ID_BYTES, "device id")
         p, n = c_void_p(), c_size_t()

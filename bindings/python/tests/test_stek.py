@@ -32,6 +32,9 @@ SITE = "Kantine Bezemheide"
 WEEK_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
                        "examples", "python", "week.py")
 FAST_KDF = {"pwhash_opslimit": 1, "pwhash_memlimit": 8192}  # tests only
+# Changes a space share writes in the sharer's space: the "stek.member"
+# record of the device it shares with, which syncs like any other change.
+JOIN_CHANGES = 1
 
 
 def under_sanitizer() -> bool:
@@ -174,8 +177,12 @@ class TestErrors(StoreTest):
 
     def test_rejected_bytes_raise_rejected_errors(self) -> None:
         a, b = self.pair()
+        joined = list(a.changes())  # b's stek.member record, which b takes first
+        self.assertEqual(JOIN_CHANGES, len(joined))
+        for c in joined:
+            self.assertTrue(b.ingest(c))
         a.put("note", None, title="x")
-        (change,) = list(a.changes())
+        (change,) = [c for c in a.changes() if c not in joined]
         with self.assertRaises(stek.RejectedError) as cm:
             b.ingest(change[: len(change) // 2])
         self.assertIn(cm.exception.code, (-10, -12))
@@ -408,7 +415,7 @@ class TestSync(StoreTest):
         b.put("note", None, title="from b")
         srv = self.serve("a.db")
         stats = b.sync("127.0.0.1", srv.port)
-        self.assertEqual(20, stats.ops_received)
+        self.assertEqual(20 + JOIN_CHANGES, stats.ops_received)
         self.assertGreaterEqual(stats.ops_sent, 1)
         self.assertGreater(stats.bytes_sent, 0)
         self.assertEqual(a.state_hash(), b.state_hash())
@@ -443,8 +450,8 @@ class TestSync(StoreTest):
         final = b.sync("127.0.0.1", srv.port, progress=progress)
         self.assertTrue(calls)
         self.assertEqual({threading.get_ident()}, threads)  # the calling thread
-        self.assertEqual(50, calls[-1].ops_received)
-        self.assertEqual(50, final.ops_received)
+        self.assertEqual(50 + JOIN_CHANGES, calls[-1].ops_received)
+        self.assertEqual(50 + JOIN_CHANGES, final.ops_received)
         self.assertTrue(all(x.bytes_received <= y.bytes_received
                             for x, y in zip(calls, calls[1:])))
 
@@ -571,7 +578,7 @@ class TestProcesses(StoreTest):
             out = subprocess.run([sys.executable, "-m", "stek", self.path("b.db"), "sync",
                                   "127.0.0.1", str(port)], capture_output=True, text=True,
                                  check=True).stdout
-            self.assertEqual(1, json.loads(out)["ops_received"])
+            self.assertEqual(1 + JOIN_CHANGES, json.loads(out)["ops_received"])
         finally:
             server.stdin.close()
             self.assertEqual(0, server.wait(30))

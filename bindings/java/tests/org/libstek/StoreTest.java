@@ -41,6 +41,12 @@ public class StoreTest {
     return s;
   }
 
+  /**
+   * Changes one share writes in the sharer's space: the "stek.member" record
+   * of the device it shares with, which syncs like any other change.
+   */
+  private static final int JOIN_CHANGES = 1;
+
   /** A second store that holds the space of a (sealed to its device). */
   private Store member(Store a, String name) {
     Store b = Store.open(path(name));
@@ -290,8 +296,12 @@ public class StoreTest {
       for (int i = 0; i < 20; i++) a.put("note", Store.newId(), "n", (long) i);
       b.put("note", Store.newId(), "from", "b");
       List<String> changes = new CopyOnWriteArrayList<>();
+      List<String> types = new CopyOnWriteArrayList<>();
       b.setChangeListener((type, id, origin) -> {
-        if (origin == ChangeListener.Origin.REMOTE) changes.add(Thread.currentThread().getName());
+        if (origin == ChangeListener.Origin.REMOTE) {
+          changes.add(Thread.currentThread().getName());
+          types.add(type);
+        }
       });
       List<SyncStats> progress = new CopyOnWriteArrayList<>();
       List<String> threads = new CopyOnWriteArrayList<>();
@@ -302,12 +312,14 @@ public class StoreTest {
           threads.add(Thread.currentThread().getName());
         });
         SyncStats st = f.get(60, TimeUnit.SECONDS);
-        assertEquals(20, st.opsReceived());
+        assertEquals(20 + JOIN_CHANGES, st.opsReceived()); // + b's stek.member record
         assertEquals(1, st.opsSent());
         assertTrue(st.bytesSent() > 0 && st.roundTrips() > 0);
         assertFalse(progress.isEmpty());
         for (String t : threads) assertTrue(t, t.startsWith("stek-sync-"));
-        assertEquals(20, changes.size());
+        assertEquals(20 + JOIN_CHANGES, changes.size());
+        assertEquals(20, types.stream().filter("note"::equals).count());
+        assertEquals(JOIN_CHANGES, types.stream().filter("stek.member"::equals).count());
         for (String t : changes) assertTrue(t, t.startsWith("stek-sync-"));
         assertEquals(a.stateHash(), b.stateHash());
         // b is usable while nothing runs, and again syncs nothing new.
