@@ -619,5 +619,35 @@ expect "replay without --dir is a usage error" 2
 run replay "$tmp/nonexistent" --dir "$tmp/rep3"
 expect "replay of a missing trace is a failure" 1
 
+echo "# devices and revocation"
+E="--store $tmp/rev-e"
+F="--store $tmp/rev-f"
+run $E init --space devices
+run $F init
+dev_e=$(IN= "$STEK" $E device id)
+dev_f=$(IN= "$STEK" $F device id)
+run $E space share "$dev_f" "$tmp/share-f"
+run $F space accept "$tmp/share-f"
+run $E device list
+check "device list names E and F, neither revoked" \
+  test "$(grep -c '"revoked":false' <<<"$out")" = 2
+run $E device revoke "nothex"
+expect "device revoke of a bad id is a usage error" 2
+run $E device revoke "$dev_e"
+expect "a device cannot revoke itself" 4
+run $E device revoke "$(printf '%064d' 7)"
+expect "device revoke of an unknown device is a failure" 1
+run $E device revoke "$dev_f"
+expect "device revoke" 0
+run $E device list
+check "  ...lists F as revoked" grep -q "\"device\":\"$dev_f\",\"revoked\":true" <<<"$out"
+run $E device revoke "$dev_f"
+expect "  ...and twice is a failure" 1
+run $E record list
+check "  ...the membership records stay out of record list" test -z "$out"
+run $E bundle export "$tmp/after-revoke"
+run $F bundle import "$tmp/after-revoke"
+expect "  ...and F cannot read E's next bundle" 1
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -401,6 +401,29 @@ class TestBundles(StoreTest):
             other.bundle_import(bundle)
 
 
+class TestMembers(StoreTest):
+    def test_revoked_device_cannot_read_a_later_bundle(self) -> None:
+        a, b = self.pair()
+        c = self.open("c.db")
+        self.assertTrue(c.space_accept(a.space_share(c.device_id)))
+        self.assertEqual(a.devices(), {a.device_id: False, b.device_id: False,
+                                       c.device_id: False})
+        a.revoke_device(c.device_id)
+        self.assertTrue(a.devices()[c.device_id])
+        with self.assertRaises(stek.StateError):
+            a.revoke_device(c.device_id)  # revoked already
+        with self.assertRaises(stek.InvalidArgumentError):
+            a.revoke_device(a.device_id)
+        with self.assertRaises(stek.InvalidArgumentError):
+            a.put("stek.member", stek.new_id(), {"device": "x"})  # the library's own
+        a.put("note", stek.new_id(), {"text": "after"})
+        a.bundle_export(self.path("after.bundle"))
+        self.assertGreater(b.bundle_import(self.path("after.bundle")).ingested, 0)
+        with self.assertRaises(stek.NoSpaceError):
+            c.bundle_import(self.path("after.bundle"))
+        self.assertEqual(a.state_hash(), b.state_hash())
+
+
 class TestSync(StoreTest):
     def serve(self, name: str) -> stek.Server:
         srv = stek.Server(self.path(name))
