@@ -98,6 +98,9 @@ STEK_API const char *stek_strerror(int code);
 #define STEK_MAX_NAME_BYTES 64    /* a type or field name */
 #define STEK_MAX_STRING_BYTES 65536 /* a string value or set element */
 #define STEK_MAX_LIST_ITEMS 256   /* strings in one list value */
+/* Changes in one sync message (OPS or SEALED); a sender packs at most
+ * this many, a receiver refuses more (STEK_ETOOBIG) before reading any. */
+#define STEK_MAX_MESSAGE_OPS 1024
 
 /* ---- Opening a store ---------------------------------------------------- */
 

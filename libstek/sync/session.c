@@ -9,6 +9,7 @@
  */
 #include "sync/session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,8 @@
 /* OPS messages stay small so that a cut connection has committed most of
  * what it carried: at least one change each, else at most this much. */
 #define OPS_BUDGET (16 * 1024)
+#define WHY_MESSAGE_OPS "more than 1024 changes in one message (STEK_MAX_MESSAGE_OPS)"
+#define WHY_CHANGE_BYTES "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
 
 typedef struct buf {
   uint8_t *p;
@@ -74,6 +77,7 @@ struct sess {
   uint8_t kops[32];       /* members in a relay session: the sealing key */
   int join;               /* a session that admits a device by invitation */
   uint8_t invite_psk[32]; /* that invitation's capability */
+  char why[200];          /* what the peer did wrong, for the message */
 };
 
 /* ---- small containers ---- */
@@ -123,13 +127,26 @@ static void idq_pop(idq *q) {
 
 /* ---- failing ---- */
 
+/* The message names the limit or rule the peer broke when one was noted in
+ * ss->why, else the code's general reason -- never the peer's content. */
 static int sess_fail(sess *ss, int rc, const char *what) {
   if (ss->state != SESS_FAILED) {
     ss->state = SESS_FAILED;
     ss->err = rc;
-    stek__fail(ss->s, rc, "sync: %s: %s", what, stek_strerror(rc));
+    stek__fail(ss->s, rc, "sync: %s: %s", what, ss->why[0] ? ss->why : stek_strerror(rc));
   }
   return ss->err;
+}
+
+/* Note why the peer's data is refused; returns rc. */
+static int refuse(sess *ss, int rc, const char *why) {
+  if (!ss->why[0]) snprintf(ss->why, sizeof ss->why, "%s", why);
+  return rc;
+}
+
+/* The message of a change refused by stek_ingest(), kept for sess_fail(). */
+static int refused_change(sess *ss, int rc) {
+  return refuse(ss, rc, stek_errmsg(ss->s));
 }
 
 /* ---- framing: every frame is one msgpack bin ---- */
@@ -459,16 +476,19 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, len;
   uint64_t last = 0;
   const uint8_t *wire;
-  if (cnt != 3 || mp_read_array(r, &n, 1u << 20)) return r->err ? r->err : STEK_EMALFORMED;
+  if (cnt != 3) return STEK_EMALFORMED;
+  if (mp_read_array(r, &n, STEK_MAX_MESSAGE_OPS))
+    return r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_MESSAGE_OPS) : r->err;
   /* One transaction for the whole message: one disk sync, not one a change. */
   int rc = n ? stek__batch_begin(ss->s) : 0;
   for (uint32_t i = 0; !rc && i < n; i++) {
     if (mp_read_bin(r, &wire, &len, 0, STEK_MAX_CHANGE_BYTES)) {
-      rc = r->err;
+      rc = r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_CHANGE_BYTES) : r->err;
       break;
     }
-    rc = stek_ingest(ss->s, wire, len);
+    rc = stek__ingest_in(ss->s, ss->sp, wire, len);
     if (rc > 0) rc = 0; /* STEK_DUPLICATE */
+    else if (rc < 0) refused_change(ss, rc);
   }
   if (n) {
     int end = stek__batch_end(ss->s, rc == 0);
@@ -490,8 +510,9 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, k, len;
   uint64_t last = 0, ts;
   const uint8_t *id, *sealed;
-  if (ss->relay == RELAY_NONE || cnt != 3 || mp_read_array(r, &n, 1u << 20))
-    return r->err ? r->err : STEK_EMALFORMED;
+  if (ss->relay == RELAY_NONE || cnt != 3) return STEK_EMALFORMED;
+  if (mp_read_array(r, &n, STEK_MAX_MESSAGE_OPS))
+    return r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_MESSAGE_OPS) : r->err;
   int brc = n && ss->relay == RELAY_MEMBER ? stek__batch_begin(ss->s) : 0;
   if (brc) return brc;
   for (uint32_t i = 0; i < n; i++) {
@@ -508,7 +529,8 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
     } else {
       uint8_t *wire = malloc(len);
       rc = wire ? relay_open(wire, sealed, len, id, ts, ss->kops) : STEK_ENOMEM;
-      if (!rc) rc = stek_ingest(ss->s, wire, len - CR_AEAD_TAG);
+      if (!rc && (rc = stek__ingest_in(ss->s, ss->sp, wire, len - CR_AEAD_TAG)) < 0)
+        refused_change(ss, rc);
       free(wire);
       if (rc > 0) rc = 0; /* STEK_DUPLICATE */
     }
@@ -665,7 +687,7 @@ static int send_ops(sess *ss, idq *q, size_t limit, int server) {
   size_t used = 0; /* ids taken off the queue: sent or no longer held */
   size_t budget = ss->max_frame - 1024 < OPS_BUDGET ? ss->max_frame - 1024 : OPS_BUDGET;
   mp_writer_init(&list);
-  while (idq_peek(q) && used < limit) {
+  while (idq_peek(q) && used < limit && n < STEK_MAX_MESSAGE_OPS) {
     size_t before = list.buf.size;
     int rc = append_one(ss, idq_peek(q), &list);
     if (rc == STEK_ENOTFOUND) { /* asked for something we do not hold */
@@ -909,8 +931,13 @@ int sess_input(sess *ss, const uint8_t *in, size_t len) {
   ss->in.len += len;
   for (;;) {
     size_t hdr = 0;
-    long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off,
-                           ss->max_frame + STREAM_OVERHEAD, &hdr);
+    /* Until the handshake is done only handshake messages may come. */
+    size_t max = ss->keyed ? ss->max_frame + STREAM_OVERHEAD : NOISE_MAX_MESSAGE;
+    long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off, max, &hdr);
+    if (need == STEK_ETOOBIG) {
+      snprintf(ss->why, sizeof ss->why, "a frame over the limit of %zu bytes (%s)", max,
+               ss->keyed ? "SESS_MAX_FRAME" : "NOISE_MAX_MESSAGE, before the handshake ends");
+    }
     if (need < 0) return sess_fail(ss, (int)need, "bad frame");
     if (need == 0) break;
     int rc = on_frame(ss, ss->in.p + ss->in.off + hdr, (size_t)need - hdr);
