@@ -88,7 +88,15 @@ STEK_API int stek_version_number(void);
 /* A static, human-readable description of a result code. */
 STEK_API const char *stek_strerror(int code);
 
-/* ---- Limits (fixed by the format; see docs/PROTOCOL.md) ------------------ */
+/* ---- Limits (fixed by the format; see docs/PROTOCOL.md, "Limits") -------- */
+
+/* What a peer, a bundle or a caller sends is refused beyond these with
+ * STEK_ETOOBIG (and nothing is stored); the message in stek_errmsg() names
+ * the limit, never the data.  Values nest one level at most -- an integer,
+ * a string, nil or a list of strings -- deeper is STEK_EMALFORMED.  Also
+ * limited elsewhere: clock drift (stek_config.max_clock_skew_ms,
+ * STEK_EFUTURE), a sync frame (1 MiB + 64 KiB; 1 152 bytes before the
+ * handshake ends), and a server's sessions (stek_server_options). */
 
 #define STEK_ID_BYTES 16          /* record and space ids */
 #define STEK_DEVICE_ID_BYTES 32   /* Ed25519 public key */

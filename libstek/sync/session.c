@@ -38,6 +38,7 @@
  * what it carried: at least one change each, else at most this much. */
 #define OPS_BUDGET (16 * 1024)
 #define WHY_MESSAGE_OPS "more than 1024 changes in one message (STEK_MAX_MESSAGE_OPS)"
+#define WHY_WANT "more than 1024 ids in one WANT"
 #define WHY_CHANGE_BYTES "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
 
 typedef struct buf {
@@ -552,8 +553,9 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
 static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, len;
   const uint8_t *id;
-  if (ss->initiator || cnt != 2 || mp_read_array(r, &n, WANT_BATCH))
-    return r->err ? r->err : STEK_EMALFORMED;
+  if (ss->initiator || cnt != 2) return STEK_EMALFORMED;
+  if (mp_read_array(r, &n, WANT_BATCH))
+    return r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_WANT) : r->err;
   for (uint32_t i = 0; i < n; i++) {
     if (mp_read_bin(r, &id, &len, 32, 0)) return r->err;
     int rc = idq_push(&ss->wants, id);
