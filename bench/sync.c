@@ -53,7 +53,7 @@ static int count_cb(void *ctx, const uint8_t *bytes, size_t len) {
 
 static stek_server *serve(const char *path) {
   stek_server *srv;
-  int rc = stek_server_start(&srv, path, NULL, "127.0.0.1", 0);
+  int rc = stek_server_start(&srv, path, NULL, "127.0.0.1", 0, NULL);
   if (rc) {
     fprintf(stderr, "bench: server: %s\n", stek_server_errmsg(srv));
     exit(1);

@@ -454,7 +454,7 @@ static int do_sync(replay *rp, const event *ev) {
     rp->syncs = more;
     rp->cap_syncs = cap;
   }
-  int rc = stek_server_start(&srv, rp->r[b].path, NULL, "127.0.0.1", 0);
+  int rc = stek_server_start(&srv, rp->r[b].path, NULL, "127.0.0.1", 0, NULL);
   if (rc) {
     rc = fail(rp, EXIT_FAIL, "replica %s: cannot serve: %s", rp->r[b].name,
               stek_server_errmsg(srv));

@@ -964,7 +964,7 @@ static int cmd_serve(cli *c, const args *a) {
   sigaddset(&stop, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop, &old);
   stek_config cfg = store_config(c);
-  int rc = stek_server_start(&srv, path, &cfg, a->opt[1], port);
+  int rc = stek_server_start(&srv, path, &cfg, a->opt[1], port, NULL);
   if (rc) code = fail(rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL, "%s",
                       stek_server_errmsg(srv));
   if (!code && (a->opt[2] || a->opt[3])) { /* --announce-to implies --announce */

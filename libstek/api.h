@@ -77,6 +77,11 @@ int stek__space_share(stek *s, int64_t sp, const uint8_t device[STEK_DEVICE_ID_B
  * between begin and end, stek_ingest() writes without committing; end
  * commits them all (keep) or none (!keep), then notifies. */
 int stek__batch_begin(stek *s);
+/* stek_ingest(), but only of a change or signal of space sp (sp < 0: any
+ * held space): a sync session takes only its own space's changes, so that
+ * a member of one space cannot write into another the store holds
+ * (STEK_ENOSPACE). */
+int stek__ingest_in(stek *s, int64_t sp, const uint8_t *buf, size_t len);
 int stek__batch_end(stek *s, int keep);
 /* Seal the encoded in (wiped and freed) to device, append it as a bin to
  * the outer header already in w (freed), and return the whole in *out

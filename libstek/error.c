@@ -24,6 +24,7 @@ const char *stek_strerror(int code) {
     case STEK_ENET: return "network error";
     case STEK_EKEY: return "wrong passphrase or key";
     case STEK_EREVOKED: return "the device was revoked from the space";
+    case STEK_EBUSY: return "too many concurrent sessions";
     default: return "unknown error code";
   }
 }

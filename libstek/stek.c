@@ -696,14 +696,22 @@ int stek_set_remove(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
 
 /* ---- ingest ---- */
 
-static int ingest_fail(stek *s, int rc) {
+/* Why a change was refused: the limit or rule it broke when the decoder
+ * named one (why, static text), else the code's general reason.  Never the
+ * change's content. */
+static int ingest_fail(stek *s, int rc, const char *why) {
+  if (why && (rc == STEK_ETOOBIG || rc == STEK_EMALFORMED))
+    return stek__fail(s, rc, "change rejected: %s", why);
   switch (rc) {
     case STEK_ETOOBIG: return stek__fail(s, rc, "change rejected: a size or count exceeds its limit");
     case STEK_ETRUNCATED: return stek__fail(s, rc, "change rejected: truncated");
     case STEK_EMALFORMED: return stek__fail(s, rc, "change rejected: malformed or not canonical");
     case STEK_EVERSION: return stek__fail(s, rc, "change rejected: unsupported format version");
     case STEK_ENOSPACE: return stek__fail(s, rc, "change rejected: its space is not held here");
-    case STEK_EFUTURE: return stek__fail(s, rc, "change rejected: dated too far in the future");
+    case STEK_EFUTURE:
+      return stek__fail(s, rc, "change rejected: dated more than %lld ms ahead of this "
+                               "device's clock (max_clock_skew_ms)",
+                        (long long)s->cfg.max_clock_skew_ms);
     case STEK_ESIGNATURE: return stek__fail(s, rc, "change rejected: signature does not verify");
     case STEK_EREVOKED:
       return stek__fail(s, rc, "change rejected: its author was revoked before writing it");
@@ -711,7 +719,12 @@ static int ingest_fail(stek *s, int rc) {
   }
 }
 
-static int ingest_signal(stek *s, const uint8_t *buf, size_t len);
+static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t len);
+
+/* A change or signal of another space than the one asked for. */
+static int other_space(stek *s) {
+  return stek__fail(s, STEK_ENOSPACE, "change rejected: of another space than this session's");
+}
 
 /* Give up an ingest transaction. */
 static int ingest_abort(stek *s, int rc) {
@@ -731,14 +744,19 @@ static int ingest_finish(stek *s, int64_t sp) {
 }
 
 int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
+  return stek__ingest_in(s, -1, buf, len);
+}
+
+int stek__ingest_in(stek *s, int64_t want_sp, const uint8_t *buf, size_t len) {
   change c;
   int64_t sp;
   uint64_t last;
   if (stek__need_store(s) || (!buf && len)) return STEK_EINVAL;
   if (s->in_tx) return stek__fail(s, STEK_ESTATE, "cannot ingest inside a transaction");
-  if (wire_format(buf, len) == SIGNAL_FORMAT) return ingest_signal(s, buf, len);
+  if (wire_format(buf, len) == SIGNAL_FORMAT) return ingest_signal(s, want_sp, buf, len);
   int rc = change_decode(buf, len, &c);
   if (!rc) rc = store_space_find(s->st, c.space, &sp);
+  if (!rc && want_sp >= 0 && sp != want_sp) return other_space(s);
   if (!rc) rc = store_change_has(s->st, sp, c.id);
   if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
   if (!rc) rc = hlc_check(c.hlc, stek__now_ms(s), s->cfg.max_clock_skew_ms);
@@ -747,7 +765,7 @@ int stek_ingest(stek *s, const uint8_t *buf, size_t len) {
   int revoked = rc ? 0 : stek__revoked(s, sp, c.author, &revoked_at);
   if (revoked < 0) return stek__store_fail(s, revoked);
   if (revoked && c.hlc > revoked_at) rc = STEK_EREVOKED;
-  if (rc) return ingest_fail(s, rc);
+  if (rc) return ingest_fail(s, rc, c.why);
 
   int own = !s->batch; /* in a batch, the batch owns the transaction */
   if (own && (rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
@@ -1114,7 +1132,7 @@ static void this_week(stek *s, char week[9]) {
   iso_week_of(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, week);
 }
 
-static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
+static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t len) {
   signal_msg m;
   change c;
   int64_t sp, week_ms, now_week_ms;
@@ -1122,6 +1140,7 @@ static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
   char now_week[9];
   int rc = signal_decode(buf, len, &m);
   if (!rc) rc = store_space_find(s->st, m.space, &sp);
+  if (!rc && want_sp >= 0 && sp != want_sp) return other_space(s);
   if (!rc) rc = store_change_has(s->st, sp, m.id);
   if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
   this_week(s, now_week);
@@ -1143,7 +1162,7 @@ static int ingest_signal(stek *s, const uint8_t *buf, size_t len) {
     else receipt_hash(rh, code, key);
   }
   cr_wipe(key, sizeof key);
-  if (rc) return ingest_fail(s, rc);
+  if (rc) return ingest_fail(s, rc, m.why);
 
   int own = !s->batch;
   if (own && (rc = store_tx_begin(s->st))) return stek__store_fail(s, rc);
@@ -1176,7 +1195,7 @@ static int signal_write(stek *s, int kind, const void *a, const char *b,
   this_week(s, week);
   int rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
   if (rc) return stek__fail(s, rc, "out of memory");
-  rc = ingest_signal(s, (const uint8_t *)w.buf.data, w.buf.size);
+  rc = ingest_signal(s, -1, (const uint8_t *)w.buf.data, w.buf.size);
   mp_writer_free(&w);
   return rc;
 }

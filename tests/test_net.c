@@ -76,7 +76,7 @@ static int same_hash(const char *a, const char *b) {
 static int serve(stek_server **srv, const char *name) {
   char path[600];
   path_of(name, path, sizeof path);
-  int rc = stek_server_start(srv, path, NULL, "127.0.0.1", 0);
+  int rc = stek_server_start(srv, path, NULL, "127.0.0.1", 0, NULL);
   if (rc) fprintf(stderr, "  server: %s\n", stek_server_errmsg(*srv));
   return rc;
 }

@@ -14,6 +14,12 @@ void mp_reader_init(mp_reader *r, const uint8_t *buf, size_t len) {
   r->p = buf;
   r->end = buf + len;
   r->err = 0;
+  r->why = NULL;
+}
+
+int mp_why(mp_reader *r, int rc, int code, const char *why) {
+  if (rc == code && !r->why) r->why = why;
+  return rc;
 }
 
 static int fail(mp_reader *r, int code) {

@@ -25,6 +25,10 @@ typedef struct mp_reader {
   const uint8_t *p;
   const uint8_t *end;
   int err; /* first error (a negative STEK_E* code); sticky */
+  /* What the caller was reading when it failed, if it said (a static
+   * string naming a limit or a rule, never the input's content), so that
+   * an error message can tell which limit a peer broke.  NULL otherwise. */
+  const char *why;
 } mp_reader;
 
 void mp_reader_init(mp_reader *r, const uint8_t *buf, size_t len);
@@ -45,6 +49,10 @@ int mp_peek(const mp_reader *r);
 int mp_read_nil(mp_reader *r);
 /* 0 if every byte was consumed, STEK_EMALFORMED if bytes are left over. */
 int mp_read_end(mp_reader *r);
+/* Name the cause of rc, the result of a read on r, if it is code and no
+ * cause was named yet; returns rc.  E.g. mp_why(r, mp_read_str(...),
+ * STEK_ETOOBIG, "a string over STEK_MAX_STRING_BYTES"). */
+int mp_why(mp_reader *r, int rc, int code, const char *why);
 
 /* True if s[0..len) is valid UTF-8 without overlongs or surrogates. */
 int mp_utf8_valid(const char *s, size_t len);

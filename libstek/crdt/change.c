@@ -44,31 +44,65 @@ static int name_cmp(const char *a, uint32_t alen, const char *b, uint32_t blen) 
   return alen < blen ? -1 : alen > blen;
 }
 
+/* The limits, as error messages name them (docs/PROTOCOL.md, "Limits"). */
+#define WHY_CHANGE "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
+#define WHY_OPS "more than 4096 ops in one change (STEK_MAX_OPS)"
+#define WHY_FIELDS "more than 256 fields in one put (STEK_MAX_FIELDS)"
+#define WHY_NAME "a type or field name over 64 bytes (STEK_MAX_NAME_BYTES)"
+#define WHY_STRING "a string over 65536 bytes (STEK_MAX_STRING_BYTES)"
+#define WHY_LIST "a list of more than 256 strings (STEK_MAX_LIST_ITEMS)"
+#define WHY_NESTED "a value nested deeper than a list of strings"
+#define WHY_VALUE "a value that is not an integer, string, nil or list of strings"
+
+static int read_name(mp_reader *r, const char **s, uint32_t *len) {
+  return mp_why(r, mp_read_str(r, s, len, STEK_MAX_NAME_BYTES), STEK_ETOOBIG, WHY_NAME);
+}
+
+static int read_string(mp_reader *r, const char **s, uint32_t *len) {
+  return mp_why(r, mp_read_str(r, s, len, STEK_MAX_STRING_BYTES), STEK_ETOOBIG, WHY_STRING);
+}
+
+static int why_bad(mp_reader *r, const char *why) {
+  if (r->err == 0) {
+    r->err = STEK_EMALFORMED;
+    r->why = why;
+  }
+  return r->err;
+}
+
+/* A field value: an integer, a string, nil or a list of strings -- one
+ * level of nesting at most, so no depth limit is needed beyond that. */
 static int read_value(mp_reader *r) {
   const char *s;
   uint32_t n, len;
   int64_t i;
   switch (mp_peek(r)) {
     case 'i': return mp_read_int(r, &i);
-    case 's': return mp_read_str(r, &s, &len, STEK_MAX_STRING_BYTES);
+    case 's': return read_string(r, &s, &len);
     case 'n': return mp_read_nil(r);
     case 'a':
-      if (mp_read_array(r, &n, STEK_MAX_LIST_ITEMS)) return r->err;
-      for (uint32_t k = 0; k < n; k++)
-        if (mp_read_str(r, &s, &len, STEK_MAX_STRING_BYTES)) return r->err;
+      if (mp_why(r, mp_read_array(r, &n, STEK_MAX_LIST_ITEMS), STEK_ETOOBIG, WHY_LIST))
+        return r->err;
+      for (uint32_t k = 0; k < n; k++) {
+        int t = mp_peek(r);
+        if (t == 'a' || t == 'm') return why_bad(r, WHY_NESTED);
+        if (read_string(r, &s, &len)) return r->err;
+      }
       return 0;
+    case 'm': return why_bad(r, WHY_NESTED);
     default:
       if (r->p >= r->end && !r->err) r->err = STEK_ETRUNCATED;
-      return bad(r);
+      return why_bad(r, WHY_VALUE);
   }
 }
 
 static int read_put_fields(mp_reader *r, op *o) {
-  if (mp_read_map(r, &o->n_fields, STEK_MAX_FIELDS)) return r->err;
+  if (mp_why(r, mp_read_map(r, &o->n_fields, STEK_MAX_FIELDS), STEK_ETOOBIG, WHY_FIELDS))
+    return r->err;
   if (o->n_fields == 0) return bad(r);
   for (uint32_t k = 0; k < o->n_fields; k++) {
     op_field *f = &o->fields[k];
-    if (mp_read_str(r, &f->name, &f->name_len, STEK_MAX_NAME_BYTES)) return r->err;
+    if (read_name(r, &f->name, &f->name_len)) return r->err;
     if (!name_field_valid(f->name, f->name_len)) return bad(r);
     if (k > 0 && name_cmp(o->fields[k - 1].name, o->fields[k - 1].name_len,
                           f->name, f->name_len) >= 0)
@@ -89,15 +123,15 @@ int op_decode(mp_reader *r, op *o) {
   if (kind > OP_SET_REMOVE || n != arity[kind]) return bad(r);
   o->kind = (int)kind;
   o->n_fields = 0;
-  if (mp_read_str(r, &o->type, &o->type_len, STEK_MAX_NAME_BYTES)) return r->err;
+  if (read_name(r, &o->type, &o->type_len)) return r->err;
   if (!name_type_valid(o->type, o->type_len)) return bad(r);
   if (mp_read_bin(r, &rid, &len, STEK_ID_BYTES, 0)) return r->err;
   o->rid = rid;
   if (kind == OP_PUT) return read_put_fields(r, o);
   if (kind == OP_SET_ADD || kind == OP_SET_REMOVE) {
-    if (mp_read_str(r, &o->field, &o->field_len, STEK_MAX_NAME_BYTES)) return r->err;
+    if (read_name(r, &o->field, &o->field_len)) return r->err;
     if (!name_field_valid(o->field, o->field_len)) return bad(r);
-    return mp_read_str(r, &o->elem, &o->elem_len, STEK_MAX_STRING_BYTES);
+    return read_string(r, &o->elem, &o->elem_len);
   }
   return 0;
 }
@@ -108,7 +142,11 @@ int change_decode(const uint8_t *buf, size_t len, change *c) {
   mp_reader r, b;
   uint32_t n, blen, slen;
   uint64_t ver;
-  if (len > STEK_MAX_CHANGE_BYTES) return STEK_ETOOBIG;
+  c->why = NULL;
+  if (len > STEK_MAX_CHANGE_BYTES) {
+    c->why = WHY_CHANGE;
+    return STEK_ETOOBIG;
+  }
   mp_reader_init(&r, buf, len);
   if (mp_read_array(&r, &n, 15) || mp_read_uint(&r, &ver)) return r.err;
   if (ver != CHANGE_FORMAT) return STEK_EVERSION;
@@ -124,18 +162,22 @@ int change_decode(const uint8_t *buf, size_t len, change *c) {
   if (n != 5) return STEK_EMALFORMED;
   if (mp_read_bin(&b, &c->space, &slen, STEK_ID_BYTES, 0) ||
       mp_read_bin(&b, &c->author, &slen, STEK_DEVICE_ID_BYTES, 0) ||
-      mp_read_uint(&b, &c->hlc) || mp_read_array(&b, &c->n_ops, STEK_MAX_OPS))
-    return b.err;
+      mp_read_uint(&b, &c->hlc) ||
+      mp_why(&b, mp_read_array(&b, &c->n_ops, STEK_MAX_OPS), STEK_ETOOBIG, WHY_OPS))
+    goto fail;
   if (c->n_ops == 0) return STEK_EMALFORMED;
   c->ops = b.p;
   for (uint32_t k = 0; k < c->n_ops; k++) {
     op o;
-    if (op_decode(&b, &o)) return b.err;
+    if (op_decode(&b, &o)) goto fail;
   }
   c->ops_len = (size_t)(b.p - c->ops);
   if (mp_read_end(&b)) return b.err;
   cr_hash(c->id, c->body, c->body_len);
   return 0;
+fail:
+  c->why = b.why;
+  return b.err;
 }
 
 int change_verify(const change *c) {

@@ -65,6 +65,10 @@ typedef struct change {
   const uint8_t *ops; /* the encoded ops, n_ops of them */
   size_t ops_len;
   uint8_t id[STEK_HASH_BYTES];
+  /* After a failed decode: which limit or rule the bytes broke (a static
+   * string, never their content), or NULL if nothing more precise than
+   * the code is known. */
+  const char *why;
 } change;
 
 /* Decode and check the form of a wire change; fills *c with pointers into

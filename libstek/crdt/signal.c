@@ -99,6 +99,18 @@ static int bad(mp_reader *r) {
   return r->err;
 }
 
+/* A signal's arities are fixed: one more element would be an author, a
+ * device id or a fine timestamp, which signals never carry. */
+#define WHY_EXTRA "a signal with other fields than its fixed ones (signals carry no author)"
+
+static int extra(mp_reader *r) {
+  if (r->err == 0) {
+    r->err = STEK_EMALFORMED;
+    r->why = WHY_EXTRA;
+  }
+  return r->err;
+}
+
 static int read_op(mp_reader *r, signal_msg *m) {
   uint32_t n, len;
   uint64_t kind;
@@ -106,8 +118,10 @@ static int read_op(mp_reader *r, signal_msg *m) {
   if (kind == SIGNAL_RECORD && n == 5) {
     m->kind = SIGNAL_RECORD;
     if (mp_read_str(r, &m->theme, &m->theme_len, STEK_MAX_NAME_BYTES) ||
-        mp_read_str(r, &m->site, &m->site_len, SIGNAL_MAX_SITE) ||
-        mp_read_str(r, &m->text, &m->text_len, SIGNAL_MAX_TEXT) ||
+        mp_why(r, mp_read_str(r, &m->site, &m->site_len, SIGNAL_MAX_SITE), STEK_ETOOBIG,
+               "a signal site over 128 bytes (STEK_SIGNAL_MAX_SITE)") ||
+        mp_why(r, mp_read_str(r, &m->text, &m->text_len, SIGNAL_MAX_TEXT), STEK_ETOOBIG,
+               "a signal text over 4096 bytes (STEK_SIGNAL_MAX_TEXT)") ||
         mp_read_bin(r, &m->receipt_hash, &len, 32, 0))
       return r->err;
     if (!signal_theme_valid(m->theme, m->theme_len) || m->site_len == 0)
@@ -121,7 +135,7 @@ static int read_op(mp_reader *r, signal_msg *m) {
       return r->err;
     return 0;
   }
-  return bad(r);
+  return kind == SIGNAL_RECORD || kind == SIGNAL_WITHDRAW ? extra(r) : bad(r);
 }
 
 int signal_decode(const uint8_t *buf, size_t len, signal_msg *m) {
@@ -142,7 +156,10 @@ int signal_decode(const uint8_t *buf, size_t len, signal_msg *m) {
   mp_reader_init(&b, m->body, m->body_len);
   if (mp_read_array(&b, &n, 15) || mp_read_uint(&b, &ver)) return b.err;
   if (ver != SIGNAL_BODY_VERSION) return STEK_EVERSION;
-  if (n != 5) return STEK_EMALFORMED;
+  if (n != 5) {
+    m->why = WHY_EXTRA;
+    return STEK_EMALFORMED;
+  }
   if (mp_read_bin(&b, &m->space, &slen, 16, 0) ||
       mp_read_bin(&b, &m->sid, &slen, 16, 0) ||
       mp_read_str(&b, &week, &slen, SIGNAL_WEEK_LEN))
@@ -150,7 +167,10 @@ int signal_decode(const uint8_t *buf, size_t len, signal_msg *m) {
   if (!signal_week_valid(week, slen)) return STEK_EMALFORMED;
   memcpy(m->week, week, SIGNAL_WEEK_LEN);
   m->week[SIGNAL_WEEK_LEN] = 0;
-  if (read_op(&b, m) || mp_read_end(&b)) return b.err;
+  if (read_op(&b, m) || mp_read_end(&b)) {
+    m->why = b.why;
+    return b.err;
+  }
   cr_hash(m->id, m->body, m->body_len);
   return 0;
 }

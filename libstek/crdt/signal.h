@@ -48,6 +48,9 @@ typedef struct signal_msg {
   const char *receipt;
   uint32_t receipt_len;
   uint8_t id[STEK_HASH_BYTES];
+  /* After a failed decode: which limit or rule was broken (static text,
+   * never the content), or NULL. */
+  const char *why;
 } signal_msg;
 
 /* The first element of a wire array: 1 for a change, 2 for a signal, or a

@@ -78,17 +78,26 @@ STEK_API int stek_version_number(void);
 #define STEK_EFUTURE (-14)    /* timestamp too far ahead of this clock */
 #define STEK_EVERSION (-15)   /* unknown format version */
 /* Sync over the network (stek_sync(), stek_server_start()): */
-#define STEK_ETIMEDOUT (-16)  /* the peer went quiet for longer than allowed */
+#define STEK_ETIMEDOUT (-16)  /* the peer went quiet, or a session ran, longer than allowed */
 #define STEK_ECANCELED (-17)  /* cancelled by the caller */
 #define STEK_ENET (-18)       /* cannot resolve, connect, bind, or the connection broke */
 /* Encryption at rest (stek_open(), stek_rekey()): */
 #define STEK_EKEY (-19)       /* wrong passphrase or key */
 #define STEK_EREVOKED (-20)   /* the device was revoked from the space */
+#define STEK_EBUSY (-22)      /* too many concurrent sessions */
 
 /* A static, human-readable description of a result code. */
 STEK_API const char *stek_strerror(int code);
 
-/* ---- Limits (fixed by the format; see docs/PROTOCOL.md) ------------------ */
+/* ---- Limits (fixed by the format; see docs/PROTOCOL.md, "Limits") -------- */
+
+/* What a peer, a bundle or a caller sends is refused beyond these with
+ * STEK_ETOOBIG (and nothing is stored); the message in stek_errmsg() names
+ * the limit, never the data.  Values nest one level at most -- an integer,
+ * a string, nil or a list of strings -- deeper is STEK_EMALFORMED.  Also
+ * limited elsewhere: clock drift (stek_config.max_clock_skew_ms,
+ * STEK_EFUTURE), a sync frame (1 MiB + 64 KiB; 1 152 bytes before the
+ * handshake ends), and a server's sessions (stek_server_options). */
 
 #define STEK_ID_BYTES 16          /* record and space ids */
 #define STEK_DEVICE_ID_BYTES 32   /* Ed25519 public key */
@@ -99,6 +108,9 @@ STEK_API const char *stek_strerror(int code);
 #define STEK_MAX_NAME_BYTES 64    /* a type or field name */
 #define STEK_MAX_STRING_BYTES 65536 /* a string value or set element */
 #define STEK_MAX_LIST_ITEMS 256   /* strings in one list value */
+/* Changes in one sync message (OPS or SEALED); a sender packs at most
+ * this many, a receiver refuses more (STEK_ETOOBIG) before reading any. */
+#define STEK_MAX_MESSAGE_OPS 1024
 
 /* ---- Opening a store ---------------------------------------------------- */
 
@@ -443,28 +455,54 @@ STEK_API int stek_sync(stek *s, const char *host, int port,
 
 /*
  * A sync server: a thread of its own serving the spaces held by the store
- * at store_path to any number of devices at once (up to
- * STEK_SERVER_MAX_PEERS; more are closed at once), each connection its own
- * session, each closed after STEK_SERVER_IDLE_MS without traffic.  It opens
- * its own handle on the store (cfg may be NULL), so the application may go
- * on using its own handles on the same file meanwhile.
+ * at store_path to several devices at once, each connection its own
+ * session.  Its limits against hostile or broken peers are in
+ * stek_server_options (opt NULL: the defaults below):
+ *   - at most max_peers sessions at once; a connection beyond them is
+ *     accepted and closed at once (STEK_EBUSY);
+ *   - a session is cut after idle_ms without traffic (STEK_ETIMEDOUT) and
+ *     after session_ms in all, however busy (STEK_ETIMEDOUT): a peer that
+ *     trickles bytes cannot hold a slot for ever.  What a cut session
+ *     received is kept; its peer resumes with a new one.
+ * It opens its own handle on the store (cfg may be NULL), so the
+ * application may go on using its own handles on the same file meanwhile.
  *
  * bind_addr is a numeric IPv4 or IPv6 address (NULL: "127.0.0.1"); port 0
  * takes any free port (see stek_server_port()).  As stek_open(), *out
  * receives a handle even when the start fails (except on STEK_ENOMEM), so
  * that stek_server_errmsg() can tell why; release it with
- * stek_server_stop() either way.
+ * stek_server_stop() either way.  STEK_EINVAL for options out of range.
  *
  * Thread rules: the functions below may be called from any one thread at a
  * time (not from a signal handler); stek_server_stop() wakes the server's
  * thread, closes every connection, joins the thread and frees the server.
  */
-#define STEK_SERVER_MAX_PEERS 64
-#define STEK_SERVER_IDLE_MS 30000
+#define STEK_SERVER_MAX_PEERS 64        /* default max_peers */
+#define STEK_SERVER_IDLE_MS 30000       /* default idle_ms: 30 s */
+#define STEK_SERVER_SESSION_MS 900000   /* default session_ms: 15 min */
 typedef struct stek_server stek_server;
+
+/* Called on the server's thread as each session ends (a refused
+ * connection too): rc is STEK_OK or the negative code it failed with, msg
+ * its detail ("" after success; it names the limit a peer broke, never
+ * the peer's data; valid during the call).  It must not block or call
+ * into the server. */
+typedef void (*stek_session_end_cb)(void *ctx, int rc, const char *msg);
+
+typedef struct stek_server_options {
+  int max_peers;      /* sessions at once, >= 1; default STEK_SERVER_MAX_PEERS */
+  int64_t idle_ms;    /* > 0; default STEK_SERVER_IDLE_MS */
+  int64_t session_ms; /* > 0; default STEK_SERVER_SESSION_MS */
+  stek_session_end_cb on_session_end; /* may be NULL */
+  void *on_session_end_ctx;
+} stek_server_options;
+
+/* Fill *opt with the defaults.  Always call before setting fields. */
+STEK_API void stek_server_options_init(stek_server_options *opt);
+
 STEK_API int stek_server_start(stek_server **out, const char *store_path,
                                const stek_config *cfg, const char *bind_addr,
-                               int port);
+                               int port, const stek_server_options *opt);
 /* The port the server listens on (0 if it failed to start). */
 STEK_API int stek_server_port(const stek_server *srv);
 /* The detail of the start failure ("" after success; never NULL). */

@@ -31,17 +31,23 @@ typedef struct wreq {
 
 static void conn_flush(tcp_conn *c);
 
-void tcp_conn_end(tcp_conn *c, int rc) {
+/* End the connection with rc, whose message is already on c->s. */
+static void conn_finish(tcp_conn *c, int rc) {
   if (c->ended) return;
   c->ended = 1;
   c->rc = rc;
+  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = 0;
+  c->on_end(c, rc);
+}
+
+void tcp_conn_end(tcp_conn *c, int rc) {
+  if (c->ended) return;
   if (rc == STEK_ETIMEDOUT && c->s)
     stek__fail(c->s, rc, "sync: the peer sent nothing for too long");
   else if (rc == STEK_ECANCELED && c->s)
     stek__fail(c->s, rc, "sync: cancelled");
-  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-  c->reading = 0;
-  c->on_end(c, rc);
+  conn_finish(c, rc);
 }
 
 static void conn_net_fail(tcp_conn *c, int uverr, const char *what) {
@@ -482,13 +488,14 @@ int stek_invite_accept(stek *s, const char *token, const char *host, int port,
 
 /* ---- the server --------------------------------------------------------- */
 
-#define SERVER_SWEEP_MS 1000 /* how often idle connections are looked for */
+#define SERVER_SWEEP_MS 1000 /* at most this long between looks for sessions to cut */
 
 typedef struct srv_conn {
   tcp_conn c;
   struct stek_server *srv;
   struct srv_conn *prev, *next;
   int listed;
+  uint64_t started; /* uv_now() at accept, for session_ms */
 } srv_conn;
 
 struct stek_server {
@@ -499,8 +506,8 @@ struct stek_server {
   uv_timer_t sweep;
   uv_thread_t thread;
   int running; /* the thread was started */
-  int port, stopping, n_conns, max_conns;
-  uint64_t idle_ms;
+  int port, stopping, n_conns;
+  stek_server_options opt;
   srv_conn *conns;
   atomic_uint_fast64_t n_done, n_failed;
   char err[320];
@@ -519,10 +526,19 @@ static void srv_conn_closed(uv_handle_t *h) {
   free(sc);
 }
 
+/* Count a session that ended (its message, if it failed, is on srv->s)
+ * and tell the application. */
+static void srv_count(stek_server *srv, int rc) {
+  if (rc == STEK_OK) atomic_fetch_add(&srv->n_done, 1);
+  else atomic_fetch_add(&srv->n_failed, 1);
+  if (srv->opt.on_session_end)
+    srv->opt.on_session_end(srv->opt.on_session_end_ctx, rc,
+                            rc == STEK_OK ? "" : stek_errmsg(srv->s));
+}
+
 static void srv_conn_end(tcp_conn *c, int rc) {
   srv_conn *sc = c->owner;
-  if (rc == STEK_OK) atomic_fetch_add(&sc->srv->n_done, 1);
-  else atomic_fetch_add(&sc->srv->n_failed, 1);
+  srv_count(sc->srv, rc);
   uv_close((uv_handle_t *)&c->tcp, srv_conn_closed);
 }
 
@@ -542,12 +558,22 @@ static void srv_on_connection(uv_stream_t *listener, int status) {
   sc->c.tcp.data = &sc->c;
   /* Over the cap, or no session: accept and close at once, so that the
    * peer learns now rather than at its timeout. */
-  if (uv_accept(listener, (uv_stream_t *)&sc->c.tcp) || srv->n_conns >= srv->max_conns ||
-      sess_new(&sc->c.ss, srv->s, 0)) {
-    atomic_fetch_add(&srv->n_failed, 1);
+  int r = uv_accept(listener, (uv_stream_t *)&sc->c.tcp), rc = 0;
+  if (r)
+    rc = stek__fail(srv->s, STEK_ENET, "serve: cannot accept a connection: %s",
+                    uv_strerror(r));
+  else if (srv->n_conns >= srv->opt.max_peers)
+    rc = stek__fail(srv->s, STEK_EBUSY,
+                    "serve: connection refused: %d sessions at once already "
+                    "(max_peers)", srv->opt.max_peers);
+  else
+    rc = sess_new(&sc->c.ss, srv->s, 0);
+  if (rc) {
+    srv_count(srv, rc);
     uv_close((uv_handle_t *)&sc->c.tcp, srv_conn_closed);
     return;
   }
+  sc->started = uv_now(&srv->loop);
   sc->listed = 1;
   sc->next = srv->conns;
   if (srv->conns) srv->conns->prev = sc;
@@ -556,13 +582,26 @@ static void srv_on_connection(uv_stream_t *listener, int status) {
   tcp_conn_start(&sc->c);
 }
 
+/* Cut sessions past their time: idle_ms without traffic, or session_ms in
+ * all however busy (a peer trickling bytes would otherwise hold a slot). */
 static void srv_sweep(uv_timer_t *t) {
   stek_server *srv = t->data;
   uint64_t now = uv_now(&srv->loop);
+  uint64_t idle = (uint64_t)srv->opt.idle_ms, most = (uint64_t)srv->opt.session_ms;
   for (srv_conn *sc = srv->conns, *next; sc; sc = next) {
     next = sc->next; /* ending closes, but the close callback comes later */
-    if (!sc->c.ended && now - sc->c.last_activity >= srv->idle_ms)
-      tcp_conn_end(&sc->c, STEK_ETIMEDOUT);
+    if (sc->c.ended) continue;
+    if (now - sc->started >= most) {
+      stek__fail(srv->s, STEK_ETIMEDOUT,
+                 "serve: session cut after %llu ms, the most one may last (session_ms)",
+                 (unsigned long long)most);
+      conn_finish(&sc->c, STEK_ETIMEDOUT);
+    } else if (now - sc->c.last_activity >= idle) {
+      stek__fail(srv->s, STEK_ETIMEDOUT,
+                 "serve: session cut: the peer sent nothing for %llu ms (idle_ms)",
+                 (unsigned long long)idle);
+      conn_finish(&sc->c, STEK_ETIMEDOUT);
+    }
   }
 }
 
@@ -588,20 +627,30 @@ static int srv_fail(stek_server *srv, int rc, const char *what, const char *deta
   return rc;
 }
 
+void stek_server_options_init(stek_server_options *opt) {
+  memset(opt, 0, sizeof *opt);
+  opt->max_peers = STEK_SERVER_MAX_PEERS;
+  opt->idle_ms = STEK_SERVER_IDLE_MS;
+  opt->session_ms = STEK_SERVER_SESSION_MS;
+}
+
 int stek_server_start(stek_server **out, const char *store_path, const stek_config *cfg,
-                      const char *bind_addr, int port) {
+                      const char *bind_addr, int port, const stek_server_options *opt) {
   stek_server *srv = calloc(1, sizeof *srv);
   struct sockaddr_storage ss;
   int r, rc;
   *out = srv;
   if (!srv) return STEK_ENOMEM;
-  srv->max_conns = STEK_SERVER_MAX_PEERS;
-  srv->idle_ms = STEK_SERVER_IDLE_MS;
+  if (opt) srv->opt = *opt;
+  else stek_server_options_init(&srv->opt);
   atomic_init(&srv->n_done, 0);
   atomic_init(&srv->n_failed, 0);
   if (!bind_addr) bind_addr = "127.0.0.1";
   if (!store_path || port < 0 || port > 65535)
     return srv_fail(srv, STEK_EINVAL, "arguments", "a store path and a port in 0..65535");
+  if (srv->opt.max_peers < 1 || srv->opt.idle_ms <= 0 || srv->opt.session_ms <= 0)
+    return srv_fail(srv, STEK_EINVAL, "options",
+                    "max_peers, idle_ms and session_ms must be positive");
   memset(&ss, 0, sizeof ss);
   if (uv_ip4_addr(bind_addr, port, (struct sockaddr_in *)&ss) &&
       uv_ip6_addr(bind_addr, port, (struct sockaddr_in6 *)&ss))
@@ -630,7 +679,14 @@ int stek_server_start(stek_server **out, const char *store_path, const stek_conf
       srv->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                            : ntohs(((struct sockaddr_in *)&ss)->sin_port);
   }
-  if (!r) r = uv_timer_start(&srv->sweep, srv_sweep, SERVER_SWEEP_MS, SERVER_SWEEP_MS);
+  if (!r) {
+    /* Often enough that a cut comes within a quarter of the limit late. */
+    int64_t every = SERVER_SWEEP_MS;
+    if (srv->opt.idle_ms / 4 < every) every = srv->opt.idle_ms / 4;
+    if (srv->opt.session_ms / 4 < every) every = srv->opt.session_ms / 4;
+    if (every < 1) every = 1;
+    r = uv_timer_start(&srv->sweep, srv_sweep, (uint64_t)every, (uint64_t)every);
+  }
   if (!r) {
     /* The server's thread takes no signals: they are the application's. */
 #ifndef _WIN32

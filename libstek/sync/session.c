@@ -9,6 +9,7 @@
  */
 #include "sync/session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,9 @@
 /* OPS messages stay small so that a cut connection has committed most of
  * what it carried: at least one change each, else at most this much. */
 #define OPS_BUDGET (16 * 1024)
+#define WHY_MESSAGE_OPS "more than 1024 changes in one message (STEK_MAX_MESSAGE_OPS)"
+#define WHY_WANT "more than 1024 ids in one WANT"
+#define WHY_CHANGE_BYTES "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
 
 typedef struct buf {
   uint8_t *p;
@@ -75,6 +79,7 @@ struct sess {
   size_t n_kops;          /* oldest first (locked memory; kops_load) */
   int join;               /* a session that admits a device by invitation */
   uint8_t invite_psk[32]; /* that invitation's capability */
+  char why[200];          /* what the peer did wrong, for the message */
 };
 
 /* ---- small containers ---- */
@@ -124,13 +129,26 @@ static void idq_pop(idq *q) {
 
 /* ---- failing ---- */
 
+/* The message names the limit or rule the peer broke when one was noted in
+ * ss->why, else the code's general reason -- never the peer's content. */
 static int sess_fail(sess *ss, int rc, const char *what) {
   if (ss->state != SESS_FAILED) {
     ss->state = SESS_FAILED;
     ss->err = rc;
-    stek__fail(ss->s, rc, "sync: %s: %s", what, stek_strerror(rc));
+    stek__fail(ss->s, rc, "sync: %s: %s", what, ss->why[0] ? ss->why : stek_strerror(rc));
   }
   return ss->err;
+}
+
+/* Note why the peer's data is refused; returns rc. */
+static int refuse(sess *ss, int rc, const char *why) {
+  if (!ss->why[0]) snprintf(ss->why, sizeof ss->why, "%s", why);
+  return rc;
+}
+
+/* The message of a change refused by stek_ingest(), kept for sess_fail(). */
+static int refused_change(sess *ss, int rc) {
+  return refuse(ss, rc, stek_errmsg(ss->s));
 }
 
 /* ---- framing: every frame is one msgpack bin ---- */
@@ -472,18 +490,21 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, len;
   uint64_t last = 0;
   const uint8_t *wire;
-  if (cnt != 3 || mp_read_array(r, &n, 1u << 20)) return r->err ? r->err : STEK_EMALFORMED;
+  if (cnt != 3) return STEK_EMALFORMED;
+  if (mp_read_array(r, &n, STEK_MAX_MESSAGE_OPS))
+    return r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_MESSAGE_OPS) : r->err;
   /* One transaction for the whole message: one disk sync, not one a change. */
   int rc = n ? stek__batch_begin(ss->s) : 0;
   for (uint32_t i = 0; !rc && i < n; i++) {
     if (mp_read_bin(r, &wire, &len, 0, STEK_MAX_CHANGE_BYTES)) {
-      rc = r->err;
+      rc = r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_CHANGE_BYTES) : r->err;
       break;
     }
-    rc = stek_ingest(ss->s, wire, len);
+    rc = stek__ingest_in(ss->s, ss->sp, wire, len);
     /* STEK_DUPLICATE; or a revoked author's, refused: the peer has not
      * heard of the revocation yet (it will from us). */
     if (rc > 0 || rc == STEK_EREVOKED) rc = 0;
+    else if (rc < 0) refused_change(ss, rc);
   }
   if (n) {
     int end = stek__batch_end(ss->s, rc == 0);
@@ -530,8 +551,9 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, k, len;
   uint64_t last = 0, ts;
   const uint8_t *id, *sealed;
-  if (ss->relay == RELAY_NONE || cnt != 3 || mp_read_array(r, &n, 1u << 20))
-    return r->err ? r->err : STEK_EMALFORMED;
+  if (ss->relay == RELAY_NONE || cnt != 3) return STEK_EMALFORMED;
+  if (mp_read_array(r, &n, STEK_MAX_MESSAGE_OPS))
+    return r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_MESSAGE_OPS) : r->err;
   int brc = n && ss->relay == RELAY_MEMBER ? stek__batch_begin(ss->s) : 0;
   if (brc) return brc;
   for (uint32_t i = 0; i < n; i++) {
@@ -552,7 +574,9 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
        * it knows of, or one it was revoked from): not stored, asked for
        * again next time. */
       int skip = rc == STEK_ESIGNATURE;
-      if (!rc) rc = stek_ingest(ss->s, wire, len - CR_AEAD_TAG);
+      if (!rc && (rc = stek__ingest_in(ss->s, ss->sp, wire, len - CR_AEAD_TAG)) < 0 &&
+          rc != STEK_EREVOKED)
+        refused_change(ss, rc);
       free(wire);
       /* STEK_DUPLICATE, or the change of a revoked author */
       if (skip || rc > 0 || rc == STEK_EREVOKED) rc = 0;
@@ -575,8 +599,9 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
 static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, len;
   const uint8_t *id;
-  if (ss->initiator || cnt != 2 || mp_read_array(r, &n, WANT_BATCH))
-    return r->err ? r->err : STEK_EMALFORMED;
+  if (ss->initiator || cnt != 2) return STEK_EMALFORMED;
+  if (mp_read_array(r, &n, WANT_BATCH))
+    return r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_WANT) : r->err;
   for (uint32_t i = 0; i < n; i++) {
     if (mp_read_bin(r, &id, &len, 32, 0)) return r->err;
     int rc = idq_push(&ss->wants, id);
@@ -711,7 +736,7 @@ static int send_ops(sess *ss, idq *q, size_t limit, int server) {
   size_t used = 0; /* ids taken off the queue: sent or no longer held */
   size_t budget = ss->max_frame - 1024 < OPS_BUDGET ? ss->max_frame - 1024 : OPS_BUDGET;
   mp_writer_init(&list);
-  while (idq_peek(q) && used < limit) {
+  while (idq_peek(q) && used < limit && n < STEK_MAX_MESSAGE_OPS) {
     size_t before = list.buf.size;
     int rc = append_one(ss, idq_peek(q), &list);
     if (rc == STEK_ENOTFOUND) { /* asked for something we do not hold */
@@ -955,8 +980,13 @@ int sess_input(sess *ss, const uint8_t *in, size_t len) {
   ss->in.len += len;
   for (;;) {
     size_t hdr = 0;
-    long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off,
-                           ss->max_frame + STREAM_OVERHEAD, &hdr);
+    /* Until the handshake is done only handshake messages may come. */
+    size_t max = ss->keyed ? ss->max_frame + STREAM_OVERHEAD : NOISE_MAX_MESSAGE;
+    long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off, max, &hdr);
+    if (need == STEK_ETOOBIG) {
+      snprintf(ss->why, sizeof ss->why, "a frame over the limit of %zu bytes (%s)", max,
+               ss->keyed ? "SESS_MAX_FRAME" : "NOISE_MAX_MESSAGE, before the handshake ends");
+    }
     if (need < 0) return sess_fail(ss, (int)need, "bad frame");
     if (need == 0) break;
     int rc = on_frame(ss, ss->in.p + ss->in.off + hdr, (size_t)need - hdr);

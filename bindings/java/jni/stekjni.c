@@ -943,7 +943,7 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
   jlong result = 0;
   if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
     stek_server *srv = NULL;
-    int rc = stek_server_start(&srv, path, &cfg, bind_addr, port);
+    int rc = stek_server_start(&srv, path, &cfg, bind_addr, port, NULL);
     if (rc != STEK_OK) {
       throw_code(env, rc, srv ? stek_server_errmsg(srv) : NULL);
       stek_server_stop(srv);

@@ -14,7 +14,7 @@ rules and callbacks: see stek.store.
 """
 
 from ._lib import DISCOVERY_PORT, INVITE_MAX_TTL_MS, REPORT_DEFAULT_K
-from .errors import (CanceledError, ClosedError, CorruptError, FutureError,
+from .errors import (BusyError, CanceledError, ClosedError, CorruptError, FutureError,
                      InvalidArgumentError, MalformedError, NetworkError,
                      NoMemoryError, NoSpaceError, NotFoundError, RejectedError,
                      SignatureError, StateError, StekError, StoreIOError,
@@ -28,7 +28,7 @@ from .store import (Announcer, BundleImport, Cancel, DirectoryEntry, Occurrence,
 __version__ = "0.1.0"
 
 __all__ = [
-    "Announcer", "BundleImport", "Cancel", "CanceledError", "ClosedError",
+    "Announcer", "BundleImport", "BusyError", "Cancel", "CanceledError", "ClosedError",
     "CorruptError", "DISCOVERY_PORT", "DirectoryEntry", "FutureError",
     "INVITE_MAX_TTL_MS", "InvalidArgumentError", "MalformedError",
     "NetworkError", "NoMemoryError", "NoSpaceError", "NotFoundError",

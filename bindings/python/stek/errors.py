@@ -16,6 +16,7 @@ a kind of failure, a leaf class for one code:
       CorruptError           STEK_ECORRUPT
       WrongKeyError          STEK_EKEY
       RevokedError           STEK_EREVOKED
+      BusyError              STEK_EBUSY         (a server refused: too many sessions)
       RejectedError          outside bytes refused:
         TruncatedError         STEK_ETRUNCATED
         TooBigError            STEK_ETOOBIG
@@ -42,13 +43,13 @@ _NAMES: Dict[int, str] = {
     -8: "STEK_ECORRUPT", -10: "STEK_ETRUNCATED", -11: "STEK_ETOOBIG",
     -12: "STEK_EMALFORMED", -13: "STEK_ESIGNATURE", -14: "STEK_EFUTURE",
     -15: "STEK_EVERSION", -16: "STEK_ETIMEDOUT", -17: "STEK_ECANCELED",
-    -18: "STEK_ENET", -19: "STEK_EKEY", -20: "STEK_EREVOKED",
+    -18: "STEK_ENET", -19: "STEK_EKEY", -20: "STEK_EREVOKED", -22: "STEK_EBUSY",
 }
 
 # The codes as module constants: errors.ENOTFOUND == -5, ...
 ERROR, ENOMEM, EINVAL, EIO, ENOTFOUND, ESTATE, ENOSPACE, ECORRUPT = range(-1, -9, -1)
 ETRUNCATED, ETOOBIG, EMALFORMED, ESIGNATURE, EFUTURE, EVERSION = range(-10, -16, -1)
-ETIMEDOUT, ECANCELED, ENET, EKEY, EREVOKED = -16, -17, -18, -19, -20
+ETIMEDOUT, ECANCELED, ENET, EKEY, EREVOKED, EBUSY = -16, -17, -18, -19, -20, -22
 
 
 def strerror(code: int) -> str:
@@ -98,6 +99,7 @@ class NoSpaceError(StekError): pass
 class CorruptError(StekError): pass
 class WrongKeyError(StekError): pass
 class RevokedError(StekError): pass
+class BusyError(StekError): pass
 
 class RejectedError(StekError): pass
 class TruncatedError(RejectedError): pass
@@ -116,7 +118,7 @@ class NetworkError(SyncError): pass
 _CLASSES: Dict[int, Type[StekError]] = {
     ENOMEM: NoMemoryError, EINVAL: InvalidArgumentError, EIO: StoreIOError,
     ENOTFOUND: NotFoundError, ESTATE: StateError, ENOSPACE: NoSpaceError,
-    ECORRUPT: CorruptError, EKEY: WrongKeyError, EREVOKED: RevokedError,
+    ECORRUPT: CorruptError, EKEY: WrongKeyError, EREVOKED: RevokedError, EBUSY: BusyError,
     ETRUNCATED: TruncatedError, ETOOBIG: TooBigError, EMALFORMED: MalformedError,
     ESIGNATURE: SignatureError, EFUTURE: FutureError, EVERSION: VersionError,
     ETIMEDOUT: TimeoutError, ECANCELED: CanceledError, ENET: NetworkError,

@@ -1110,7 +1110,7 @@ class Server:
         self._config = _Config(**options)
         p = c_void_p()
         rc = lib.stek_server_start(byref(p), _path(path), self._config.ref,
-                                   _text(bind, "bind"), port)
+                                   _text(bind, "bind"), port, None)
         if rc < 0:
             msg = _str(lib.stek_server_errmsg(p)) if p.value else None
             lib.stek_server_stop(p)
