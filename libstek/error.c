@@ -23,6 +23,7 @@ const char *stek_strerror(int code) {
     case STEK_ECANCELED: return "cancelled";
     case STEK_ENET: return "network error";
     case STEK_EKEY: return "wrong passphrase or key";
+    case STEK_EREFUSED: return "the other side or the user did not confirm the pairing code";
     default: return "unknown error code";
   }
 }

@@ -1209,7 +1209,7 @@ int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb
 
 int store_invite_add(store *st, int64_t sp, const uint8_t psk[32], int64_t expires) {
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "INSERT INTO invites VALUES(?1, ?2, ?3, 0)", -1, &s,
+  if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO invites VALUES(?1, ?2, ?3, 0)", -1, &s,
                          NULL) != SQLITE_OK)
     return db_fail(st, "store");
   sqlite3_bind_blob(s, 1, psk, 32, SQLITE_STATIC);
