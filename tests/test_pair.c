@@ -3,7 +3,11 @@
  * fed from memory, then once over loopback TCP. */
 #include <stdatomic.h>
 
+#include "codec/mp.h"
+#include "crypto/crypto.h"
+#include "crypto/noise.h"
 #include "crypto/sas.h"
+#include "crypto/stream.h"
 #include "sync/session.h"
 #include "test.h"
 
@@ -11,6 +15,10 @@
 #define PAIR_VECTOR_SAS "745081"
 #define PAIR_VECTOR_COMMIT "954f46cee63678ae95724f837e49c932d7bda2d8bf2435305ea4ae4988e45a6d"
 #define PAIR_VECTOR_PSK "46cdbc9796aeaf1b1ab7ff5d25386081013d77145c87f6a6cccc1ad8ab7f4bfd"
+
+/* docs/PROTOCOL.md §Session: the pairing message types. */
+#define MSG_PAIR_COMMIT_ 8
+#define MSG_PAIR_REVEAL_ 10
 
 static test_dir dir;
 static test_clock clk = {1767225600000};
@@ -313,6 +321,114 @@ static void test_pair_commitment_fails_for_a_changed_nonce(void) {
   CHECK_RC(sas_check(c, h, nr), STEK_ESIGNATURE);
 }
 
+/* ---- a member that lies: the test plays it with crypto/noise and
+ * crypto/stream, to change Nr between COMMIT and REVEAL ---- */
+
+typedef struct liar {
+  sess *dev;            /* the new device's session */
+  uint8_t in[8192];     /* what the device sent, not yet read */
+  size_t in_len;
+  stream st;
+} liar;
+
+/* Take everything the device has to send. */
+static void liar_take(liar *l) {
+  const uint8_t *p;
+  size_t n;
+  while (sess_output(l->dev, &p, &n) == 0 && n && l->in_len + n <= sizeof l->in) {
+    memcpy(l->in + l->in_len, p, n);
+    l->in_len += n;
+    sess_consumed(l->dev, n);
+  }
+}
+
+/* The next frame the device sent (a bin8 or bin16): its payload into out. */
+static size_t liar_frame(liar *l, uint8_t *out, size_t cap) {
+  size_t h, n;
+  liar_take(l);
+  if (l->in_len < 2) return 0;
+  if (l->in[0] == 0xc4) h = 2, n = l->in[1];
+  else if (l->in[0] == 0xc5 && l->in_len >= 3) h = 3, n = (size_t)l->in[1] << 8 | l->in[2];
+  else return 0;
+  if (l->in_len < h + n || n > cap) return 0;
+  memcpy(out, l->in + h, n);
+  memmove(l->in, l->in + h + n, l->in_len - h - n);
+  l->in_len -= h + n;
+  return n;
+}
+
+static void liar_send(liar *l, const uint8_t *p, size_t n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_bin(&w, p, n);
+  sess_input(l->dev, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+}
+
+/* Seal [type, bin32] and send it. */
+static void liar_msg(liar *l, uint8_t type, const uint8_t b[32]) {
+  uint8_t m[36] = {0x92, type, 0xc4, 0x20}, c[36 + STREAM_OVERHEAD];
+  size_t cn;
+  memcpy(m + 4, b, 32);
+  if (stream_seal(&l->st, m, sizeof m, c, sizeof c, &cn, 0) == 0) liar_send(l, c, cn);
+}
+
+/* Pair device (whose user u agrees) with a member played here that
+ * reveals nr_xor ^ Nr instead of its committed Nr.  The device's result. */
+static int pair_with_liar(stek *device, user *u, uint8_t nr_xor) {
+  liar l = {0};
+  noise_hs hs;
+  uint8_t seed[32] = {'l', 'i', 'a', 'r'}, pk[32], sk[64], xpk[32], xsk[32], psk[32];
+  uint8_t m[NOISE_MAX_MESSAGE], pl[NOISE_MAX_PAYLOAD], ks[32], kr[32], hh[32];
+  uint8_t hdr[STREAM_HEADER], nr[32], c[32];
+  size_t n, pn;
+  static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
+  cr_sign_seed_keygen(pk, sk, seed);
+  sas_pair_psk(psk);
+  if (cr_x25519_from_sign_pk(xpk, pk) || cr_x25519_from_sign_sk(xsk, sk) ||
+      noise_init(&hs, 0, psk, xsk, xpk, pk) || sess_new_pair(&l.dev, device, user_confirm, u))
+    return STEK_ERROR;
+  int rc = STEK_ERROR;
+  /* message 1 in, 2 out, 3 and the device's stream header in */
+  if (!(n = liar_frame(&l, m, sizeof m)) || noise_read_message(&hs, m, n, pl, sizeof pl, &pn) ||
+      noise_write_message(&hs, hello, sizeof hello, m, sizeof m, &n))
+    goto out;
+  liar_send(&l, m, n);
+  if (!(n = liar_frame(&l, m, sizeof m)) || noise_read_message(&hs, m, n, pl, sizeof pl, &pn) ||
+      noise_split(&hs, ks, kr, hh) || stream_init(&l.st, ks, kr, hdr) ||
+      liar_frame(&l, m, sizeof m) != STREAM_HEADER || stream_accept_header(&l.st, m))
+    goto out;
+  liar_send(&l, hdr, sizeof hdr);
+  /* COMMIT to Nr, read the device's NONCE, REVEAL another Nr */
+  cr_random(nr, sizeof nr);
+  sas_commit(c, hh, nr);
+  liar_msg(&l, MSG_PAIR_COMMIT_, c);
+  if (!liar_frame(&l, m, sizeof m)) goto out; /* NONCE */
+  nr[0] ^= nr_xor;
+  liar_msg(&l, MSG_PAIR_REVEAL_, nr);
+  liar_take(&l);
+  rc = sess_state(l.dev) == SESS_FAILED ? sess_error(l.dev) : 0;
+out:
+  noise_wipe(&hs);
+  stream_wipe(&l.st);
+  sess_free(l.dev);
+  return rc;
+}
+
+static void test_pair_device_refuses_a_reveal_that_breaks_the_commitment(void) {
+  test_dir_make(&dir);
+  user du = {1, 0, ""};
+  stek *d = open_user("d", NULL);
+  CHECK_OK(pair_with_liar(d, &du, 0)); /* honest: the device asks its user */
+  CHECK(du.asked == 1);
+  du.asked = 0;
+  CHECK_RC(pair_with_liar(d, &du, 1), STEK_ESIGNATURE); /* Nr changed */
+  CHECK(du.asked == 0); /* no digits shown */
+  CHECK(spaces(d) == 0);
+  stek_close(d);
+  test_dir_remove(&dir);
+}
+
 /* docs/PROTOCOL.md §Pairing: h = 00..1f, Ni = 20..3f, Nr = 40..5f. */
 static void test_pair_sas_vector_of_protocol_md(void) {
   uint8_t h[32], ni[32], nr[32], c[32], psk[32];
@@ -423,6 +539,7 @@ int main(void) {
   RUN(test_pair_offer_expires);
   RUN(test_pair_man_in_the_middle_shows_different_digits);
   RUN(test_pair_commitment_fails_for_a_changed_nonce);
+  RUN(test_pair_device_refuses_a_reveal_that_breaks_the_commitment);
   RUN(test_pair_sas_vector_of_protocol_md);
   RUN(test_pair_over_tcp_joins_and_syncs);
   RUN(test_pair_over_tcp_refused_by_the_member);
