@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ static int fail_lib(cli *c, int rc, int input_exit, const char *what) {
   if (rc == STEK_ENOSPACE && c->s) return fail_space(c);
   if (rc <= STEK_ETRUNCATED && rc >= STEK_EVERSION) code = EXIT_INPUT;
   if (rc == STEK_EINVAL) code = input_exit;
-  if (rc == STEK_EKEY) code = EXIT_CREDS;
+  if (rc == STEK_EKEY || rc == STEK_EREFUSED) code = EXIT_CREDS;
   if (!*detail || !strcmp(detail, stek_strerror(rc)))
     return fail(code, "%s: %s", what, stek_strerror(rc));
   return fail(code, "%s: %s: %s", what, stek_strerror(rc), detail);
@@ -1155,6 +1156,140 @@ static int cmd_invite_accept(cli *c, const args *a) {
   return 0;
 }
 
+/* ---- pairing by six digits ---------------------------------------------- */
+
+/* Show the digits on stderr and read the user's answer from stdin: a line
+ * starting with y or Y confirms; anything else, or end of input, refuses.
+ * Called on the session's thread (the server's, for pair offer). */
+typedef struct pair_user {
+  char sas[7];
+  int yes;
+  atomic_int answered; /* set last: pair offer's main thread reads it */
+} pair_user;
+
+static int ask_pair(void *ctx, const char sas[7]) {
+  pair_user *u = ctx;
+  char line[64];
+  memcpy(u->sas, sas, 7);
+  fprintf(stderr, "pairing code: %.3s %.3s -- does the other screen show the same? [y/N] ",
+          sas, sas + 3);
+  fflush(stderr);
+  u->yes = fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
+  if (!u->yes) fputc('\n', stderr);
+  atomic_store(&u->answered, 1);
+  return u->yes;
+}
+
+/* pair offer [--port P] [--bind ADDR] [--ttl SECONDS]: open a one-shot
+ * pairing offer (10 minutes by default), serve, print {"port":P}; when a new
+ * device connects, show the digits and ask y/n on stdin; after that one
+ * attempt print {"sas":..., "paired":true} (exit 0) or say it was refused
+ * (exit 3).  Ends early on SIGINT/SIGTERM or when the offer expires. */
+static int cmd_pair_offer(cli *c, const args *a) {
+  char path[4096], *end;
+  int port = 47110, code = 0;
+  long long ttl = 600;
+  stek_server *srv = NULL;
+  pair_user u = {"", 0, 0};
+  sigset_t stop, old;
+  atomic_init(&u.answered, 0);
+  if (a->opt[0] && parse_port(a->opt[0], 0, &port)) return EXIT_USAGE;
+  if (a->opt[2]) {
+    errno = 0;
+    ttl = strtoll(a->opt[2], &end, 10);
+    if (errno || end == a->opt[2] || *end || ttl < 1 || ttl > STEK_PAIR_MAX_TTL_MS / 1000)
+      return fail(EXIT_USAGE, "--ttl must be 1 to %lld seconds (an hour), not '%.40s'",
+                  STEK_PAIR_MAX_TTL_MS / 1000, a->opt[2]);
+  }
+  int rc = stek_pair_offer(c->s, (int64_t)ttl * 1000);
+  if (rc) return fail_lib(c, rc, EXIT_FAIL, a->name);
+  snprintf(path, sizeof path, "%s/stek.db", c->store_dir);
+  stek_close(c->s); /* the server opens its own handle */
+  c->s = NULL;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop, &old);
+  stek_config cfg = store_config(c);
+  cfg.pair_confirm = ask_pair;
+  cfg.pair_confirm_ctx = &u;
+  rc = stek_server_start(&srv, path, &cfg, a->opt[1], port, NULL);
+  if (rc) code = fail(rc == STEK_EINVAL ? EXIT_USAGE : EXIT_FAIL, "%s",
+                      stek_server_errmsg(srv));
+  if (!code) {
+    printf("{\"port\":%d}\n", stek_server_port(srv));
+    fflush(stdout);
+  }
+  /* Wait for the pairing session to end after the user answered, the
+   * offer to expire, or a signal.  The counts are read before the answer
+   * flag: while it is unset the pairing session cannot have ended, so the
+   * counts last read then do not include it. */
+  uint64_t done0 = 0, failed0 = 0, done, failed;
+  struct timespec tick = {0, 20 * 1000 * 1000};
+  for (long long waited = 0; !code; waited += 20) {
+    if (sigtimedwait(&stop, NULL, &tick) > 0) {
+      code = fail(EXIT_FAIL, "pair offer: interrupted");
+      break;
+    }
+    stek_server_counts(srv, &done, &failed);
+    if (!atomic_load(&u.answered)) {
+      done0 = done, failed0 = failed;
+      if (waited > ttl * 1000 + 1000) code = fail(EXIT_FAIL, "pair offer: the offer expired unused");
+      continue;
+    }
+    if (done + failed == done0 + failed0) continue;
+    if (!u.yes || done == done0) {
+      code = fail(EXIT_CREDS, "pair offer: %s", stek_strerror(STEK_EREFUSED));
+      break;
+    }
+    printf("{\"sas\":\"%s\",\"paired\":true}\n", u.sas);
+    fflush(stdout);
+    /* The new device syncs right after pairing: serve that session too,
+     * for a minute at most, before stopping. */
+    for (long long w = 0; w < 60000 && done + failed < done0 + failed0 + 2; w += 20) {
+      if (sigtimedwait(&stop, NULL, &tick) > 0) break;
+      stek_server_counts(srv, &done, &failed);
+    }
+    break;
+  }
+  stek_server_stop(srv);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return code;
+}
+
+/* pair join HOST:PORT [--timeout S]: create the store if missing, pair with
+ * the member offering at HOST:PORT (show the digits, ask y/n on stdin),
+ * then sync with it and print {"space":ID, "sas":..., <sync summary>}.
+ * Exit 3 if either side refused or no offer was open. */
+static int cmd_pair_join(cli *c, const args *a) {
+  char host[256], hex[33];
+  uint8_t space[STEK_ID_BYTES];
+  stek_sync_options o;
+  stek_sync_stats st;
+  pair_user u = {"", 0, 0};
+  int port, rc;
+  atomic_init(&u.answered, 0);
+  if (parse_host_port(a->pos[0], "pair join", host, sizeof host, &port)) return EXIT_USAGE;
+  stek_sync_options_init(&o);
+  o.timeout_ms = 300000; /* the member's user is deciding meanwhile */
+  if (parse_sync_timeout(a->opt[0], &o)) return EXIT_USAGE;
+  if ((rc = open_store(c, 1)) != 0) return rc;
+  rc = stek_pair_join(c->s, host, port, ask_pair, &u, &o, space);
+  if (rc) return fail_lib(c, rc, EXIT_INPUT, a->name);
+  stek_id_to_hex(space, hex);
+  stek_sync_options_init(&o);
+  rc = sync_with(c, host, port, &o, &st);
+  if (rc) {
+    fail_lib(c, rc, EXIT_FAIL, "paired, but the first sync failed (run "
+                               "'stek sync HOST:PORT' again)");
+    return EXIT_FAIL;
+  }
+  printf("{\"space\":\"%s\",\"sas\":\"%s\",", hex, u.sas);
+  print_sync_stats(&st);
+  puts("}");
+  return 0;
+}
+
 /* ---- blind relays -------------------------------------------------------- */
 
 /* relay share DEVICE_ID FILE: a relay capability for that device. */
@@ -1283,6 +1418,11 @@ static const command commands[] = {
     {"invite accept", "TOKEN --peer HOST:PORT", 1, 1, {"--peer"}, STORE_NONE,
      cmd_invite_accept,
      "join a space through a serving member (creates the store), then sync; JSON summary"},
+    {"pair offer", "[--port P] [--bind ADDR] [--ttl SECONDS]", 0, 0,
+     {"--port", "--bind", "--ttl"}, STORE_OPEN, cmd_pair_offer,
+     "serve one pairing (10 min, or --ttl): show 6 digits, ask y/n; prints {\"port\":P}"},
+    {"pair join", "HOST:PORT [--timeout S]", 1, 1, {"--timeout"}, STORE_NONE, cmd_pair_join,
+     "join a space by comparing 6 digits with a member's pair offer (y/n), then sync"},
     {"relay share", "DEVICE_ID FILE", 2, 2, {0}, STORE_OPEN, cmd_relay_share,
      "let another device carry the space's ops unread: its capability into FILE"},
     {"relay accept", "FILE", 1, 1, {0}, STORE_OPEN, cmd_relay_accept,

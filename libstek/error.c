@@ -25,6 +25,7 @@ const char *stek_strerror(int code) {
     case STEK_EKEY: return "wrong passphrase or key";
     case STEK_EREVOKED: return "the device was revoked from the space";
     case STEK_EBUSY: return "too many concurrent sessions";
+    case STEK_EREFUSED: return "the other side or the user did not confirm the pairing code";
     default: return "unknown error code";
   }
 }

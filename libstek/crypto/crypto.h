@@ -14,6 +14,9 @@
  *     (crypto/noise), with static keys converted from the devices' Ed25519
  *     keys as for sealing; then one crypto_secretstream_xchacha20poly1305
  *     each way (crypto/stream).
+ *   - pairing by six digits: the numeric-comparison commit/reveal of
+ *     Bluetooth SSP (SAS-MCA) over the Noise handshake hash, keyed and
+ *     unkeyed BLAKE2b-256 (crypto/sas).
  *   - LAN discovery beacons: keyed BLAKE2b-128 under a crypto_kdf subkey
  *     of the space key (sync/beacon).
  *   - bundles: crypto_secretstream_xchacha20poly1305 (crypto/stream) under

@@ -85,6 +85,8 @@ STEK_API int stek_version_number(void);
 #define STEK_EKEY (-19)       /* wrong passphrase or key */
 #define STEK_EREVOKED (-20)   /* the device was revoked from the space */
 #define STEK_EBUSY (-22)      /* too many concurrent sessions */
+/* Pairing (stek_pair_join(), stek_pair_offer()): */
+#define STEK_EREFUSED (-21)   /* the other side or the user did not confirm the pairing code */
 
 /* A static, human-readable description of a result code. */
 STEK_API const char *stek_strerror(int code);
@@ -149,6 +151,12 @@ typedef struct stek_config {
    * tablet may lower them, tests use the _MIN values.  0: the default. */
   unsigned long long pwhash_opslimit;
   size_t pwhash_memlimit;
+  /* Pairing by short authentication string (stek_pair_offer()): on a
+   * server, asked whether the six digits shown match those on the new
+   * device's screen (see stek_pair_confirm_cb).  NULL: every pairing is
+   * refused. */
+  int (*pair_confirm)(void *pair_confirm_ctx, const char sas[7]);
+  void *pair_confirm_ctx;
 } stek_config;
 
 /* Argon2id cost limits for stek_config (those of libsodium's crypto_pwhash
@@ -630,6 +638,45 @@ STEK_API int stek_invite_create(stek *s, int64_t ttl_ms, char token[STEK_INVITE_
 struct stek_sync_options;
 STEK_API int stek_invite_accept(stek *s, const char *token, const char *host, int port,
                                 const struct stek_sync_options *opt);
+
+/* ---- Pairing by short authentication string ---------------------------- */
+
+/*
+ * A new device joins without typing a token: a member opens a pairing
+ * offer, the new device connects to the member's server, both screens show
+ * the same six digits, both users confirm, and the member sends the space
+ * sealed to the new device (as an invitation does).  The handshake is
+ * Noise XX with a public PSK, so only the digits authenticate the peers:
+ * a man in the middle is caught when the users compare them, except with
+ * probability 10^-6 (docs/SECURITY.md §Pairing).
+ *
+ * Confirmation: called with the six digits and a NUL ("042917"); return
+ * non-zero only if the user saw the same digits on the other screen and
+ * agreed.  It is called on the thread running the session (on a member,
+ * the server's thread, which serves no one else meanwhile: answer within
+ * the peer's timeout).
+ */
+typedef int (*stek_pair_confirm_cb)(void *ctx, const char sas[7]);
+
+#define STEK_PAIR_MAX_TTL_MS (60LL * 60 * 1000)
+
+/* Member: open a one-shot pairing offer to the current space for ttl_ms
+ * (1 ms to an hour), replacing any offer still open.  A server on this
+ * store then accepts one pairing connection, asking its config's
+ * pair_confirm.  The offer closes at the first pairing attempt, whatever
+ * its outcome, so an attacker gets one guess in 10^6 per offer. */
+STEK_API int stek_pair_offer(stek *s, int64_t ttl_ms);
+
+/* New device: pair with the member serving at host:port (blocking, like
+ * stek_sync(); opt may be NULL).  confirm (required) is asked with the
+ * digits.  On success the space is held and current, its id in space_out
+ * (may be NULL): run stek_sync() to fetch its content.  STEK_EREFUSED if
+ * either user did not confirm, or the member had no pairing offer open
+ * (none, used or expired); STEK_ESIGNATURE if the member's reveal did not
+ * match its commitment (an attack); STEK_ENET if unreachable. */
+STEK_API int stek_pair_join(stek *s, const char *host, int port, stek_pair_confirm_cb confirm,
+                            void *ctx, const struct stek_sync_options *opt,
+                            uint8_t space_out[STEK_ID_BYTES]);
 
 /* ---- Blind relays ------------------------------------------------------- */
 

@@ -61,7 +61,8 @@ static void conn_check(tcp_conn *c) {
   if (c->ended) return;
   int st = sess_state(c->ss);
   if (st == SESS_FAILED) {
-    tcp_conn_end(c, sess_error(c->ss));
+    /* What it queued before failing (a pairing refusal) goes out first. */
+    if (c->in_flight == 0) tcp_conn_end(c, sess_error(c->ss));
   } else if (st == SESS_DONE) {
     if (c->in_flight == 0) tcp_conn_end(c, STEK_OK);
   } else if (c->eof) {
@@ -138,6 +139,10 @@ static void conn_flush(tcp_conn *c) {
     sess_consumed(c->ss, n);
   }
   if (c->ended) return;
+  /* sess_output() may have waited for a user (a pairing confirmation):
+   * that time is not the peer's silence. */
+  uv_update_time(c->tcp.loop);
+  c->last_activity = uv_now(c->tcp.loop);
   if (c->in_flight >= TCP_WRITE_HIGH && c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
@@ -379,10 +384,12 @@ static void loop_dispose(uv_loop_t *loop) {
   }
 }
 
-/* One client session over TCP: a sync (join_psk NULL) or a join by
- * invitation (join_psk: the invitation's capability). */
+/* One client session over TCP: a sync (join_psk and confirm NULL), a join
+ * by invitation (join_psk: the invitation's capability) or by pairing
+ * (confirm: asked about the digits). */
 static int run_client(stek *s, const char *host, int port, const stek_sync_options *opt,
-                      stek_sync_stats *stats, const uint8_t *join_psk) {
+                      stek_sync_stats *stats, const uint8_t *join_psk,
+                      stek_pair_confirm_cb confirm, void *confirm_ctx) {
   client *cl;
   int rc = stek__need_store(s);
   if (stats) memset(stats, 0, sizeof *stats);
@@ -400,7 +407,8 @@ static int run_client(stek *s, const char *host, int port, const stek_sync_optio
   cl->conn.owner = cl;
   cl->conn.on_end = client_on_end;
   cl->conn.on_progress = client_on_progress;
-  if (join_psk) rc = sess_new_join(&cl->conn.ss, s, join_psk);
+  if (confirm) rc = sess_new_pair(&cl->conn.ss, s, confirm, confirm_ctx);
+  else if (join_psk) rc = sess_new_join(&cl->conn.ss, s, join_psk);
   else if (cl->opt.relay || !s->has_space) rc = sess_new_relay(&cl->conn.ss, s);
   else rc = sess_new(&cl->conn.ss, s, 1);
   if (rc) {
@@ -465,7 +473,7 @@ static int run_client(stek *s, const char *host, int port, const stek_sync_optio
 
 int stek_sync(stek *s, const char *host, int port, const stek_sync_options *opt,
               stek_sync_stats *stats) {
-  return run_client(s, host, port, opt, stats, NULL);
+  return run_client(s, host, port, opt, stats, NULL, NULL, NULL);
 }
 
 int stek_invite_accept(stek *s, const char *token, const char *host, int port,
@@ -476,13 +484,29 @@ int stek_invite_accept(stek *s, const char *token, const char *host, int port,
   if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
   if (invite_token_psk(token, psk))
     return stek__fail(s, STEK_EINVAL, "not an invitation token (STEK-XXXX-...)");
-  rc = run_client(s, host, port, opt, NULL, psk);
+  rc = run_client(s, host, port, opt, NULL, psk, NULL, NULL);
   cr_wipe(psk, sizeof psk);
   /* A member closes the connection on a token it does not hold: bad
    * credentials, not a network fault. */
   if (rc == STEK_ENET && strstr(stek_errmsg(s), "handshake"))
     rc = stek__fail(s, STEK_EKEY, "invite: the member at %s:%d did not accept the token"
                                   " (used, expired or unknown)", host, port);
+  return rc;
+}
+
+int stek_pair_join(stek *s, const char *host, int port, stek_pair_confirm_cb confirm,
+                   void *ctx, const stek_sync_options *opt, uint8_t space_out[STEK_ID_BYTES]) {
+  int rc = stek__need_store(s);
+  if (rc) return rc;
+  if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
+  if (!confirm) return stek__fail(s, STEK_EINVAL, "pair: a confirm callback is required");
+  rc = run_client(s, host, port, opt, NULL, NULL, confirm, ctx);
+  /* A member closes the connection at the first message when no offer is
+   * open: a refusal, not a network fault. */
+  if (rc == STEK_ENET && strstr(stek_errmsg(s), "handshake"))
+    rc = stek__fail(s, STEK_EREFUSED, "pair: the member at %s:%d has no pairing offer open"
+                                      " (none, used or expired)", host, port);
+  if (!rc && space_out) memcpy(space_out, s->space_id, STEK_ID_BYTES);
   return rc;
 }
 

@@ -17,7 +17,9 @@
 #include "stek.h"
 #include "store/vfs.h"
 
-#define SCHEMA_VERSION 1
+/* 2: epoch_keys (members.c).  A version-1 store is brought up to 2 when
+ * opened: the new table is added, nothing else changes. */
+#define SCHEMA_VERSION 2
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -223,6 +225,21 @@ static int meta_put(store *st, const char *key, const void *v, size_t len) {
   return rc;
 }
 
+/* An existing store of this schema version, with its identity: checked in
+ * a read transaction, so that opening a store beside a busy writer does not
+ * queue for the write lock.  1 if so (the keys are loaded), else 0 and
+ * init_schema() must run. */
+static int schema_ready(store *st) {
+  uint8_t ver[1] = {0};
+  if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return 0;
+  int ok = meta_blob(st, "schema", ver, 1) == 0 && ver[0] == SCHEMA_VERSION &&
+           meta_blob(st, "device_pk", st->pk, CR_SIGN_PK) == 0 &&
+           meta_blob(st, "device_sk", st->sk, CR_SIGN_SK) == 0;
+  sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+  st->err[0] = 0; /* a new store has no meta table yet: not an error */
+  return ok;
+}
+
 /* Create the schema and the device identity, once, atomically. */
 static int init_schema(store *st, const uint8_t *seed) {
   int rc = exec(st, "BEGIN IMMEDIATE");
@@ -231,6 +248,10 @@ static int init_schema(store *st, const uint8_t *seed) {
   rc = exec(st, schema_sql);
   if (!rc) rc = meta_blob(st, "schema", ver, 1);
   if (rc == STEK_ENOTFOUND) rc = meta_put(st, "schema", ver, 1);
+  if (!rc && ver[0] == 1) { /* schema_sql added what version 2 has more */
+    ver[0] = SCHEMA_VERSION;
+    rc = exec(st, "UPDATE meta SET value=x'02' WHERE key='schema'");
+  }
   if (!rc && ver[0] != SCHEMA_VERSION) {
     snprintf(st->err, sizeof st->err,
              "store: schema version %d is not supported (this is %d)", ver[0],
@@ -268,7 +289,7 @@ static int connect_db(store *st, const uint8_t *identity_seed) {
   rc = exec(st, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                 " PRAGMA foreign_keys=OFF; PRAGMA trusted_schema=OFF;"
                 " PRAGMA cache_size=-16384;"); /* 16 MiB: fewer re-reads */
-  if (!rc) rc = init_schema(st, identity_seed);
+  if (!rc && !schema_ready(st)) rc = init_schema(st, identity_seed);
   for (int i = 0; !rc && i < Q_COUNT; i++)
     if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                            &st->q[i], NULL) != SQLITE_OK)
@@ -1217,7 +1238,7 @@ int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb
 
 int store_invite_add(store *st, int64_t sp, const uint8_t psk[32], int64_t expires) {
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, "INSERT INTO invites VALUES(?1, ?2, ?3, 0)", -1, &s,
+  if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO invites VALUES(?1, ?2, ?3, 0)", -1, &s,
                          NULL) != SQLITE_OK)
     return db_fail(st, "store");
   sqlite3_bind_blob(s, 1, psk, 32, SQLITE_STATIC);

@@ -101,7 +101,8 @@ int store_change_get(store *st, int64_t sp, const uint8_t id[32], store_bytes_cb
 
 /* Invitations: a one-time capability (psk) to join space sp until expires
  * (ms).  store_invite_use() marks it used, or STEK_ENOTFOUND if it is
- * used, expired or unknown. */
+ * used, expired or unknown.  Adding a psk already there replaces it: a
+ * pairing offer (whose psk is public, crypto/sas.h) replaces the last. */
 int store_invite_add(store *st, int64_t sp, const uint8_t psk[32], int64_t expires);
 typedef int (*store_invite_cb)(void *ctx, const uint8_t *psk, int64_t sp);
 int store_invite_each(store *st, int64_t now, store_invite_cb cb, void *ctx);

@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "crypto/crypto.h"
+#include "crypto/sas.h"
 
 static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -103,4 +104,19 @@ int stek_invite_create(stek *s, int64_t ttl_ms, char token[STEK_INVITE_BYTES]) {
   *o = 0;
   cr_wipe(plain, sizeof plain);
   return stek__ok(s, 0);
+}
+
+/* A pairing offer is an invitation whose capability is public: the Noise
+ * PSK authenticates nothing, the digits compared by the users do
+ * (sync/session).  Kept in the same table, so that a server on another
+ * handle sees it, it expires and is spent the same way. */
+int stek_pair_offer(stek *s, int64_t ttl_ms) {
+  uint8_t psk[32];
+  int rc = stek__need_space(s);
+  if (rc) return rc;
+  if (ttl_ms <= 0 || ttl_ms > STEK_PAIR_MAX_TTL_MS)
+    return stek__fail(s, STEK_EINVAL, "a pairing offer lives 1 ms to an hour");
+  sas_pair_psk(psk);
+  rc = store_invite_add(s->st, s->sp, psk, stek__now_ms(s) + ttl_ms);
+  return rc ? stek__store_fail(s, rc) : stek__ok(s, 0);
 }

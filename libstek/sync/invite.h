@@ -9,6 +9,9 @@
  * (psk = BLAKE2b-256("stek-invite-v1" || secret)) with an expiry; the
  * joiner proves it in the session handshake and receives the space sealed
  * to its device key.  Must never: accept a token twice or after expiry.
+ *
+ * Pairing offers (stek_pair_offer()) live here too: an invitation whose
+ * capability is the public pairing PSK (crypto/sas.h), one at a time.
  */
 #ifndef STEK_SYNC_INVITE_H
 #define STEK_SYNC_INVITE_H

@@ -6,6 +6,14 @@
  *   S: stream header, NEG(reply)      C: OPS(what S lacks) WANT(what C
  *   lacks) NEG(next) ...              S: OPS(answer, last=1) NEG(reply) ...
  *   C: DONE (final)                   S: DONE (final)
+ *
+ * Joining by invitation: after the handshake S sends SHARE (final).
+ * Pairing (the public pairing PSK, crypto/sas.h), after the handshake:
+ *
+ *   S: COMMIT C                       C: NONCE Ni
+ *   S: REVEAL Nr       both show the digits and ask their user
+ *   C: CONFIRM 1 (or 0, final)        S: SHARE (final, only after both
+ *                                         agreed; else CONFIRM 0, final)
  */
 #include "sync/session.h"
 
@@ -17,6 +25,7 @@
 #include "codec/mp.h"
 #include "crypto/crypto.h"
 #include "crypto/noise.h"
+#include "crypto/sas.h"
 #include "crypto/stream.h"
 #include "sync/negentropy.h"
 #include "sync/relay.h"
@@ -29,6 +38,18 @@
 #define MSG_ERR 5
 #define MSG_SHARE 6 /* joining by invitation: the space, sealed to the joiner */
 #define MSG_SEALED 7 /* ops sealed for a relay session */
+#define MSG_PAIR_COMMIT 8  /* pairing: the member's commitment to Nr */
+#define MSG_PAIR_NONCE 9   /* pairing: the new device's Ni */
+#define MSG_PAIR_REVEAL 10 /* pairing: the member's Nr */
+#define MSG_PAIR_CONFIRM 11 /* pairing: 1 the user agreed, 0 refused (final) */
+/* Where a pairing session is (sess.pair). */
+#define PAIR_NONE 0
+#define PAIR_WAIT_COMMIT 1 /* initiator */
+#define PAIR_WAIT_NONCE 2  /* responder */
+#define PAIR_WAIT_REVEAL 3 /* initiator */
+#define PAIR_ASK 4         /* both: ask the user once the output is out */
+#define PAIR_WAIT_PEER 5   /* agreed: wait for the other side's answer */
+#define PAIR_REFUSING 6    /* sent CONFIRM 0: fail once it is out */
 #define RELAY_NONE 0
 #define RELAY_MEMBER 1  /* we are a member talking to a relay */
 #define RELAY_CARRIER 2 /* we are the relay: we hold only sealed ops */
@@ -80,6 +101,12 @@ struct sess {
   int join;               /* a session that admits a device by invitation */
   uint8_t invite_psk[32]; /* that invitation's capability */
   char why[200];          /* what the peer did wrong, for the message */
+  int pair, peer_ok;      /* PAIR_*; responder: the new device agreed */
+  stek_pair_confirm_cb confirm;
+  void *confirm_ctx;
+  uint8_t hh[32];         /* the handshake hash */
+  uint8_t ni[SAS_NONCE], nr[SAS_NONCE], commit[SAS_COMMIT];
+  char sas[SAS_DIGITS + 1];
 };
 
 /* ---- small containers ---- */
@@ -257,6 +284,7 @@ static int write_hs(sess *ss, const uint8_t *payload, size_t plen) {
 static int start_stream(sess *ss) {
   uint8_t ks[32], kr[32], hh[32], header[STREAM_HEADER];
   int rc = noise_split(&ss->hs, ks, kr, hh);
+  if (!rc) memcpy(ss->hh, hh, sizeof hh);
   if (!rc) rc = noise_peer(&ss->hs, ss->peer);
   if (!rc) rc = stream_init(&ss->st, ks, kr, header);
   cr_wipe(ks, sizeof ks);
@@ -314,9 +342,16 @@ static int try_invite(void *ctx, const uint8_t *psk, int64_t sp) {
   int rc = hs_init_psk(t->ss, psk);
   if (rc) return rc;
   if (noise_read_message(&t->ss->hs, t->p, t->n, payload, sizeof payload, &plen) == 0) {
+    uint8_t pair_psk[32];
+    sas_pair_psk(pair_psk);
     t->ss->sp = sp;
     t->ss->join = 1;
     memcpy(t->ss->invite_psk, psk, 32);
+    if (cr_equal(psk, pair_psk, 32)) {
+      t->ss->pair = PAIR_WAIT_NONCE;
+      t->ss->confirm = t->ss->s->cfg.pair_confirm;
+      t->ss->confirm_ctx = t->ss->s->cfg.pair_confirm_ctx;
+    }
     return 1;
   }
   noise_wipe(&t->ss->hs);
@@ -381,6 +416,13 @@ static int responder_first(sess *ss, const uint8_t *p, size_t n) {
   if (rc) return rc;
   struct invite_try t = {ss, p, n};
   rc = store_invite_each(ss->s->st, stek__now_ms(ss->s), try_invite, &t);
+  /* A pairing offer is spent by the first attempt, whatever comes of it:
+   * one guess at the digits per offer. */
+  if (rc == 1 && ss->pair) {
+    rc = store_invite_use(ss->s->st, ss->invite_psk, stek__now_ms(ss->s));
+    if (rc) return rc == STEK_ENOTFOUND ? STEK_ESIGNATURE : rc;
+    rc = 1;
+  }
   if (rc == 1) return responder_reply(ss);
   if (rc) return rc;
   /* We relay for the initiator's space. */
@@ -393,7 +435,8 @@ static int responder_first(sess *ss, const uint8_t *p, size_t n) {
 static int send_share(sess *ss) {
   uint8_t *share = NULL;
   size_t len = 0;
-  int rc = store_invite_use(ss->s->st, ss->invite_psk, stek__now_ms(ss->s));
+  /* (a pairing offer was spent at the first message) */
+  int rc = ss->pair ? 0 : store_invite_use(ss->s->st, ss->invite_psk, stek__now_ms(ss->s));
   if (rc == STEK_ENOTFOUND) return STEK_ESTATE; /* used meanwhile, or expired */
   if (!rc) rc = stek__space_share(ss->s, ss->sp, ss->peer, &share, &len);
   if (rc) return rc;
@@ -420,6 +463,83 @@ static int refuse_revoked(sess *ss) {
   return rc == 1 ? STEK_EREVOKED : rc;
 }
 
+/* ---- pairing (crypto/sas.h) ---- */
+
+static int pair_send(sess *ss, uint64_t type, const uint8_t *b, size_t n, int final) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_array(&w, 2);
+  mp_write_uint(&w, type);
+  if (b) mp_write_bin(&w, b, n);
+  else mp_write_uint(&w, n);
+  return send_msg(ss, &w, final);
+}
+
+/* Responder, once the channel is up: commit to Nr before seeing Ni. */
+static int pair_send_commit(sess *ss) {
+  cr_random(ss->nr, sizeof ss->nr);
+  sas_commit(ss->commit, ss->hh, ss->nr);
+  return pair_send(ss, MSG_PAIR_COMMIT, ss->commit, sizeof ss->commit, 0);
+}
+
+/* Both, once the digits are known and everything sent before is out (so
+ * that both screens show them at the same time): ask the user. */
+static int pair_ask(sess *ss) {
+  int ok = ss->confirm ? ss->confirm(ss->confirm_ctx, ss->sas) != 0 : 0;
+  if (!ok) {
+    ss->pair = PAIR_REFUSING;
+    return pair_send(ss, MSG_PAIR_CONFIRM, NULL, 0, 1);
+  }
+  ss->pair = PAIR_WAIT_PEER;
+  if (ss->initiator) return pair_send(ss, MSG_PAIR_CONFIRM, NULL, 1, 0);
+  return ss->peer_ok ? send_share(ss) : 0;
+}
+
+/* A pairing message: [type, bin32] or [CONFIRM, 0|1]. */
+static int on_pair(sess *ss, uint64_t type, mp_reader *r, uint32_t cnt, int final) {
+  const uint8_t *b = NULL;
+  uint32_t len;
+  uint64_t v = 0;
+  if (!ss->pair || cnt != 2) return STEK_EMALFORMED;
+  if (type == MSG_PAIR_CONFIRM ? mp_read_uint(r, &v) : mp_read_bin(r, &b, &len, 32, 0))
+    return STEK_EMALFORMED;
+  if (mp_read_end(r)) return r->err;
+  switch (type) {
+    case MSG_PAIR_COMMIT:
+      if (!ss->initiator || ss->pair != PAIR_WAIT_COMMIT || final) return STEK_EMALFORMED;
+      memcpy(ss->commit, b, SAS_COMMIT);
+      cr_random(ss->ni, sizeof ss->ni);
+      ss->pair = PAIR_WAIT_REVEAL;
+      return pair_send(ss, MSG_PAIR_NONCE, ss->ni, sizeof ss->ni, 0);
+    case MSG_PAIR_NONCE:
+      if (ss->initiator || ss->pair != PAIR_WAIT_NONCE || final) return STEK_EMALFORMED;
+      memcpy(ss->ni, b, SAS_NONCE);
+      sas_digits(ss->sas, ss->hh, ss->ni, ss->nr);
+      ss->pair = PAIR_ASK;
+      return pair_send(ss, MSG_PAIR_REVEAL, ss->nr, sizeof ss->nr, 0);
+    case MSG_PAIR_REVEAL:
+      if (!ss->initiator || ss->pair != PAIR_WAIT_REVEAL || final) return STEK_EMALFORMED;
+      memcpy(ss->nr, b, SAS_NONCE);
+      if (sas_check(ss->commit, ss->hh, ss->nr)) return STEK_ESIGNATURE; /* Nr was changed */
+      sas_digits(ss->sas, ss->hh, ss->ni, ss->nr);
+      ss->pair = PAIR_ASK;
+      return 0;
+    case MSG_PAIR_CONFIRM:
+      if (v > 1 || (v == 0) != (final != 0)) return STEK_EMALFORMED;
+      if (ss->pair == PAIR_REFUSING) return 0; /* both said no */
+      if (v == 0) return STEK_EREFUSED;
+      if (ss->initiator) return STEK_EMALFORMED; /* the member agrees by sending the space */
+      if (ss->pair == PAIR_ASK && !ss->peer_ok) {
+        ss->peer_ok = 1;
+        return 0;
+      }
+      return ss->pair == PAIR_WAIT_PEER && !ss->peer_ok ? (ss->peer_ok = 1, send_share(ss))
+                                                        : STEK_EMALFORMED;
+    default:
+      return STEK_EMALFORMED;
+  }
+}
+
 static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   uint8_t payload[NOISE_MAX_PAYLOAD], out[16];
   size_t plen, on;
@@ -434,6 +554,7 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
     if (!rc) rc = write_hs(ss, out, on);
   }
   if (!rc) rc = start_stream(ss);
+  if (!rc && ss->pair) return ss->initiator ? 0 : pair_send_commit(ss);
   if (!rc && ss->join) return ss->initiator ? 0 : send_share(ss);
   if (!rc) rc = load_items(ss);
   if (!rc && ss->initiator) {
@@ -642,8 +763,13 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
       if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
       ss->got_done = 1;
       return 0;
+    case MSG_PAIR_COMMIT:
+    case MSG_PAIR_NONCE:
+    case MSG_PAIR_REVEAL:
+    case MSG_PAIR_CONFIRM: return on_pair(ss, type, &r, cnt, final);
     case MSG_SHARE: {
       if (!ss->join || !ss->initiator || cnt != 2 || !final ||
+          (ss->pair && ss->pair != PAIR_WAIT_PEER) ||
           mp_read_bin(&r, &b, &len, 0, 4096) || mp_read_end(&r))
         return STEK_EMALFORMED;
       int rc = stek_space_accept(ss->s, b, len);
@@ -828,11 +954,18 @@ static int pump_client(sess *ss) {
 }
 
 static int pump(sess *ss) {
+  if (ss->state == SESS_RUNNING && ss->pair == PAIR_ASK && ss->out.len == ss->out.off) {
+    int rc = pair_ask(ss);
+    if (rc) return sess_fail(ss, rc, "pairing");
+  }
   if (ss->state != SESS_RUNNING || !ss->keyed || !ss->got_header || ss->join) return 0;
   return ss->initiator ? pump_client(ss) : pump_server(ss);
 }
 
 static void update_state(sess *ss) {
+  /* A refusal fails the session once the peer has been told. */
+  if (ss->state == SESS_RUNNING && ss->pair == PAIR_REFUSING && ss->out.len == ss->out.off)
+    sess_fail(ss, STEK_EREFUSED, "pairing");
   if (ss->state == SESS_RUNNING && ss->sent_done && ss->got_done &&
       ss->out.len == ss->out.off)
     ss->state = SESS_DONE;
@@ -935,8 +1068,25 @@ int sess_new_join(sess **out, stek *s, const uint8_t psk[32]) {
   return 0;
 }
 
+int sess_new_pair(sess **out, stek *s, stek_pair_confirm_cb confirm, void *ctx) {
+  uint8_t psk[32];
+  sas_pair_psk(psk);
+  int rc = sess_new_join(out, s, psk);
+  if (!rc) {
+    (*out)->pair = PAIR_WAIT_COMMIT;
+    (*out)->confirm = confirm;
+    (*out)->confirm_ctx = ctx;
+  }
+  return rc;
+}
+
 void sess_free(sess *ss) {
   if (!ss) return;
+  cr_wipe(ss->hh, sizeof ss->hh);
+  cr_wipe(ss->ni, sizeof ss->ni);
+  cr_wipe(ss->nr, sizeof ss->nr);
+  cr_wipe(ss->commit, sizeof ss->commit);
+  cr_wipe(ss->sas, sizeof ss->sas);
   noise_wipe(&ss->hs);
   stream_wipe(&ss->st);
   cr_wipe(ss->invite_psk, sizeof ss->invite_psk);

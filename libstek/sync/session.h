@@ -5,7 +5,8 @@
  *
  *   handshake   Noise_XXpsk0 keyed by the space capability (crypto/noise)
  *   transport   crypto_secretstream each way (crypto/stream)
- *   messages    HELLO, NEG (Negentropy V1), OPS, WANT, DONE, ERR
+ *   messages    HELLO, NEG (Negentropy V1), OPS, WANT, DONE, ERR; SHARE
+ *               (invitations); PAIR_COMMIT/NONCE/REVEAL/CONFIRM (pairing)
  *
  * Every change received is ingested (and committed) as it arrives, so a
  * session cut at any byte loses nothing already received, and the next
@@ -41,6 +42,13 @@ int sess_new(sess **out, stek *s, int initiator);
  * invitation's capability (sync/invite.h).  It ends when the responder's
  * space share has been accepted (the space then is s's current one). */
 int sess_new_join(sess **out, stek *s, const uint8_t psk[32]);
+/* An initiator session that joins a space by pairing (crypto/sas.h): the
+ * public pairing PSK, then the commit/reveal of the digits, which confirm
+ * is asked about.  It ends as sess_new_join()'s does, or fails with
+ * STEK_EREFUSED if either user did not confirm.  A responder enters this
+ * mode by itself when a pairing offer is open (stek_pair_offer()) and
+ * asks s's config's pair_confirm. */
+int sess_new_pair(sess **out, stek *s, stek_pair_confirm_cb confirm, void *ctx);
 /* An initiator session with a blind relay: a member (s has a current
  * space) sends and receives its ops sealed; a relay (no current space)
  * carries the sealed ops of the space it relays. */

@@ -66,6 +66,8 @@ class Config(Structure):
         ("passphrase_len", c_size_t),
         ("pwhash_opslimit", c_ulonglong),
         ("pwhash_memlimit", c_size_t),
+        ("pair_confirm", c_void_p),
+        ("pair_confirm_ctx", c_void_p),
     ]
 
 

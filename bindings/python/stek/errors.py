@@ -43,13 +43,15 @@ _NAMES: Dict[int, str] = {
     -8: "STEK_ECORRUPT", -10: "STEK_ETRUNCATED", -11: "STEK_ETOOBIG",
     -12: "STEK_EMALFORMED", -13: "STEK_ESIGNATURE", -14: "STEK_EFUTURE",
     -15: "STEK_EVERSION", -16: "STEK_ETIMEDOUT", -17: "STEK_ECANCELED",
-    -18: "STEK_ENET", -19: "STEK_EKEY", -20: "STEK_EREVOKED", -22: "STEK_EBUSY",
+    -18: "STEK_ENET", -19: "STEK_EKEY", -20: "STEK_EREVOKED", -21: "STEK_EREFUSED",
+    -22: "STEK_EBUSY",
 }
 
 # The codes as module constants: errors.ENOTFOUND == -5, ...
 ERROR, ENOMEM, EINVAL, EIO, ENOTFOUND, ESTATE, ENOSPACE, ECORRUPT = range(-1, -9, -1)
 ETRUNCATED, ETOOBIG, EMALFORMED, ESIGNATURE, EFUTURE, EVERSION = range(-10, -16, -1)
 ETIMEDOUT, ECANCELED, ENET, EKEY, EREVOKED, EBUSY = -16, -17, -18, -19, -20, -22
+EREFUSED = -21  # pairing not confirmed (the binding has no pairing calls yet)
 
 
 def strerror(code: int) -> str:

@@ -1,0 +1,139 @@
+/* Fuzz target: the pairing messages a new device sends to a member
+ * (sync/session, docs/PROTOCOL.md §9 "Pairing").  The harness opens a
+ * pairing offer on a member store, plays the new device with fixed keys:
+ * a real handshake under the public pairing PSK, its stream header, then
+ * each input message sealed as a frame -- so the fuzzer writes plaintext
+ * NONCE / CONFIRM / anything else against the member's COMMIT, REVEAL,
+ * confirmation and SHARE.  Input: one byte whose bit 0 is the member's
+ * user's answer, then messages as (flags: u8, length: u16 BE, bytes); flags
+ * bit 0 marks the frame final.  Invariants: no crash, no leak, no
+ * unbounded output; the offer is spent after every attempt. */
+#include "crypto/sas.h"
+#include "crypto/stream.h"
+#include "fuzz.h"
+#include "sync/session.h"
+
+static stek *s;
+static int answer;
+
+static int member_confirm(void *ctx, const char sas[7]) {
+  (void)ctx;
+  if (strlen(sas) != 6) abort(); /* an invariant of ours, not outside data */
+  return answer;
+}
+
+static void frame(sess *ss, const uint8_t *p, size_t n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_bin(&w, p, n);
+  sess_input(ss, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+}
+
+/* Take the member's pending output; return the first frame's payload. */
+static size_t drain(sess *ss, uint8_t *first, size_t cap) {
+  const uint8_t *out;
+  size_t on, got = 0;
+  if (sess_output(ss, &out, &on) == 0 && on) {
+    size_t h = out[0] == 0xc4 ? 2 : out[0] == 0xc5 ? 3 : 5;
+    if (first && on > h && on - h <= cap) {
+      memcpy(first, out + h, on - h);
+      got = on - h;
+    }
+    sess_consumed(ss, on);
+  }
+  return got;
+}
+
+/* fuzz_noise_init() with the public pairing PSK. */
+static void pair_noise_init(noise_hs *hs) {
+  uint8_t seed[32] = {'f', 'u', 'z', 'z', '-', 'p', 'a', 'i', 'r'};
+  uint8_t pk[32], sk[64], xpk[32], xsk[32], e[32], psk[1][32];
+  cr_sign_seed_keygen(pk, sk, seed);
+  if (cr_x25519_from_sign_pk(xpk, pk) || cr_x25519_from_sign_sk(xsk, sk))
+    fuzz_die("x25519", STEK_ERROR);
+  memset(e, 0x51, sizeof e);
+  sas_pair_psk(psk[0]);
+  noise_params p = {.initiator = 1,
+                    .prologue = (const uint8_t *)NOISE_PROLOGUE,
+                    .prologue_len = sizeof NOISE_PROLOGUE - 1,
+                    .psk_mask = 1u,
+                    .psks = (const uint8_t (*)[32])psk,
+                    .static_sk = xsk,
+                    .static_pk = xpk,
+                    .ephemeral_sk = e,
+                    .device_id = pk};
+  if (noise_init_params(hs, &p)) fuzz_die("noise_init_params", STEK_ERROR);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!s) {
+    char path[700];
+    stek_config cfg;
+    uint8_t dev[32];
+    mp_writer w;
+    stek_config_init(&cfg);
+    cfg.clock = fuzz_clock_read;
+    cfg.clock_ctx = &fuzz_now;
+    cfg.pair_confirm = member_confirm;
+    snprintf(path, sizeof path, "%s/pair", fuzz_tmpdir());
+    int rc = stek_open(&s, path, &cfg);
+    if (rc) fuzz_die("stek_open", rc);
+    stek_device_id(s, dev);
+    fuzz_space_share(dev, &w);
+    rc = stek_space_accept(s, (const uint8_t *)w.buf.data, w.buf.size);
+    mp_writer_free(&w);
+    if (rc < 0) fuzz_die("stek_space_accept", rc);
+  }
+  fuzz_in in = {data, size};
+  answer = fuzz_u8(&in) & 1;
+  sess *ss;
+  noise_hs hs;
+  stream st;
+  uint8_t m[NOISE_MAX_MESSAGE], pl[NOISE_MAX_PAYLOAD], ks[32], kr[32], hh[32];
+  uint8_t hdr[STREAM_HEADER];
+  size_t mn, pn;
+  if (stek_pair_offer(s, 60000)) fuzz_die("stek_pair_offer", STEK_ERROR);
+  if (sess_new(&ss, s, 0)) abort();
+  pair_noise_init(&hs);
+  if (noise_write_message(&hs, NULL, 0, m, sizeof m, &mn)) abort();
+  frame(ss, m, mn);
+  mn = drain(ss, m, sizeof m);
+  if (noise_read_message(&hs, m, mn, pl, sizeof pl, &pn)) abort();
+  static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
+  if (noise_write_message(&hs, hello, sizeof hello, m, sizeof m, &mn)) abort();
+  frame(ss, m, mn);
+  if (noise_split(&hs, ks, kr, hh) || stream_init(&st, ks, kr, hdr)) abort();
+  noise_wipe(&hs);
+  frame(ss, hdr, sizeof hdr);
+  if (sess_state(ss) != SESS_RUNNING) abort();
+  drain(ss, NULL, 0); /* the member's header and COMMIT */
+
+  uint8_t *sealed = malloc(65536 + STREAM_OVERHEAD);
+  while (in.n && sess_state(ss) == SESS_RUNNING) {
+    int fin = fuzz_u8(&in) & 1;
+    const uint8_t *p;
+    size_t n = fuzz_chunk(&in, &p), cn;
+    if (stream_seal(&st, n ? p : NULL, n, sealed, 65536 + STREAM_OVERHEAD, &cn, fin)) break;
+    frame(ss, sealed, cn);
+    for (int k = 0; k < 8; k++) { /* REVEAL, then the question, CONFIRM or SHARE */
+      const uint8_t *o;
+      size_t on;
+      if (sess_output(ss, &o, &on) || on == 0) break;
+      sess_consumed(ss, on);
+    }
+  }
+  free(sealed);
+  stream_wipe(&st);
+  sess_free(ss);
+  /* One attempt per offer: a second pairing finds none. */
+  uint8_t first[NOISE_MAX_MESSAGE];
+  if (sess_new(&ss, s, 0)) abort();
+  pair_noise_init(&hs);
+  if (noise_write_message(&hs, NULL, 0, first, sizeof first, &mn)) abort();
+  frame(ss, first, mn);
+  if (sess_state(ss) != SESS_FAILED) abort();
+  noise_wipe(&hs);
+  sess_free(ss);
+  return 0;
+}
