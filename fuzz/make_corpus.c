@@ -96,6 +96,17 @@ static void fixed_author_change(int which, mp_writer *out, change *c) {
   } else if (which == 1) {
     op_encode_life(&ops, OP_DELETE, "note", rid), n++;
     op_encode_life(&ops, OP_RESTORE, "note", rid), n++;
+  } else if (which == 3) {
+    /* A revocation (members.c): a device key, one share of 224 hex digits
+     * (recipient key, sealed epoch key); seals nothing that opens. */
+    static char device[65], share[225];
+    memset(device, '1', 64);
+    memset(share, 'a', 224);
+    const char *shares[1] = {share};
+    stek_value d = {.kind = STEK_VALUE_STR, .str = device};
+    stek_value s = {.kind = STEK_VALUE_LIST, .list = shares, .list_len = 1};
+    op_encode_put(&ops, "stek.revocation", rid, "device", &d), n++;
+    op_encode_put(&ops, "stek.revocation", rid, "shares", &s), n++;
   } else {
     op_encode_set(&ops, OP_SET_ADD, "schedule", rid, "exdates", "2026-01-22"), n++;
     op_encode_set(&ops, OP_SET_REMOVE, "schedule", rid, "exdates", "2026-01-22"), n++;
@@ -128,7 +139,7 @@ static void seeds_changes(stek *a, wires *all) {
       put_with("ingest", name, 0, all->p[i], all->n[i]);
     }
   }
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < 4; k++) {
     mp_writer w;
     change c;
     fixed_author_change(k, &w, &c);
