@@ -400,9 +400,13 @@ static int refresh_indexes(stek *s, int64_t sp) {
   for (size_t i = 0; i < s->n_touch; i++) {
     if (!indexed_type(s->touch[i].type)) continue;
     int rc = store_fts_refresh(s->st, sp, s->touch[i].type, s->touch[i].rid);
-    if (rc) return stek__store_fail(s, rc);
+    if (rc) {
+      store_fts_discard(s->st);
+      return stek__store_fail(s, rc);
+    }
   }
-  return 0;
+  int rc = store_fts_flush(s->st);
+  return rc ? stek__store_fail(s, rc) : 0;
 }
 
 /* After a commit: one callback per record, in (type, id) order. */
