@@ -74,7 +74,7 @@ enum {
   Q_HLC_GET, Q_HLC_SET, Q_SPACE_FIND, Q_SPACE_KEY, Q_CHANGE_HAS, Q_CHANGE_ADD,
   Q_LIFE_GET, Q_LIFE_PUT, Q_FIELD_GET, Q_FIELD_PUT, Q_ELEM_GET, Q_ELEM_PUT,
   Q_LOAD_LWW, Q_LOAD_SETS, Q_FTS_DOC, Q_FTS_DEL, Q_FTS_DOC_DEL, Q_FTS_DOC_ADD,
-  Q_FTS_ADD, Q_COUNT
+  Q_FTS_ADD, Q_FIELD_ANY, Q_COUNT
 };
 
 static const char *const query_sql[Q_COUNT] = {
@@ -103,6 +103,7 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_FTS_DOC_ADD] = "INSERT INTO fts_docs(sp, type, rid) VALUES(?1,?2,?3) RETURNING doc",
     [Q_FTS_ADD] = "INSERT INTO fts(rowid, org, service, category, summary, other)"
                   " VALUES(?1,?2,?3,?4,?5,?6)",
+    [Q_FIELD_ANY] = "SELECT 1 FROM fields WHERE sp=?1 AND type=?2 AND rid=?3 LIMIT 1",
 };
 
 /* Full-text columns: see fts_column(). */
@@ -659,16 +660,20 @@ static int apply_life(store *st, int64_t sp, const op *o, const version *v) {
   return step_done(st, s, "store");
 }
 
+/* fresh: the record has no field stored (nothing to merge with). */
 static int apply_field(store *st, int64_t sp, const op *o, const op_field *f,
-                       const version *v) {
+                       const version *v, int fresh) {
   sqlite3_stmt *g = q(st, Q_FIELD_GET);
-  bind_key(g, sp, o->type, o->type_len, o->rid);
-  sqlite3_bind_text(g, 4, f->name, (int)f->name_len, SQLITE_STATIC);
   version old;
   const uint8_t *p = NULL;
   size_t len = 0;
   static const uint8_t nil = 0xc0;
-  int none = read_fact(g, &old, &p, &len, NULL);
+  int none = 1;
+  if (!fresh) {
+    bind_key(g, sp, o->type, o->type_len, o->rid);
+    sqlite3_bind_text(g, 4, f->name, (int)f->name_len, SQLITE_STATIC);
+    none = read_fact(g, &old, &p, &len, NULL);
+  }
   if (none == 0 && !p) { /* a stored NULL is an unset field: nil */
     p = &nil;
     len = 1;
@@ -717,8 +722,19 @@ int store_apply(store *st, int64_t sp, const op *o, const version *v) {
   switch (o->kind) {
     case OP_PUT: {
       version fv = *v;
+      /* A record with no field yet (a load, a new entry): one lookup, not
+       * one a field. */
+      int fresh = 0;
+      if (o->n_fields > 2) {
+        sqlite3_stmt *a = q(st, Q_FIELD_ANY);
+        bind_key(a, sp, o->type, o->type_len, o->rid);
+        int step = sqlite3_step(a);
+        sqlite3_reset(a);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) return db_fail(st, "store");
+        fresh = step == SQLITE_DONE;
+      }
       for (uint32_t k = 0; k < o->n_fields; k++) {
-        int rc = apply_field(st, sp, o, &o->fields[k], &fv);
+        int rc = apply_field(st, sp, o, &o->fields[k], &fv, fresh);
         if (rc) return rc;
       }
       return 0;
