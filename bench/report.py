@@ -63,6 +63,8 @@ ls_b1 = J("load_stek_big1")
 sc = {k: J("scale_" + k) for k in ("small", "mid", "big", "mid1", "big1")}
 hub = J("hub")
 rp = J("replay")
+bd = J("load_breakdown_big")
+wb = J("wire_edits")
 pm = J("peers_mid") or {}
 pb_y = J("peers_big_yjs") or {}
 pb_a = J("peers_big_automerge") or {}
@@ -108,15 +110,42 @@ targets = []
 if ls_b and lq_b:
     r = ls_b["write_ms"] / lq_b["write_ms"]
     ok = r <= 2
+    why = f"not met: writing {n(ls_b['records'])} records through libstek takes {r:.2f}× as long as the plain SQLite inserts"
+    if bd:
+        inh = bd["sign_ms"] + bd["hash_ms"] + bd["oplog_ms"] + bd["fields_ms"] + bd["fts_ms"]
+        why += (f". The parts every signed, mergeable, searchable store pays, timed in this run on the same records in plain SQLite, "
+                f"already add up to {inh / lq_b['write_ms']:.2f}× the baseline: the per-field rows with their merge versions "
+                f"{n(bd['fields_ms'])} ms, the full-text index {n(bd['fts_ms'])} ms, the op log {n(bd['oplog_ms'])} ms, "
+                f"Ed25519 {n(bd['sign_ms'])} ms, BLAKE2b {n(bd['hash_ms'])} ms")
+        rest = (ls_b["write_ms"] - inh) / lq_b["write_ms"]
+        if inh / lq_b["write_ms"] > 2:
+            why += "; the target cannot be met without dropping one of them"
+        else:
+            why += (f", which leaves {2 - inh / lq_b['write_ms']:.2f}× for everything else libstek does per write "
+                    f"(merge lookups, the record reload and fts_docs for the index, encoding), which took {rest:.2f}× here")
+        why += " (see Load: where the time goes)"
+
     targets.append(("load ≤ 2× plain SQLite", f"{r:.2f}× ({n(ls_b['write_ms'])} ms vs {n(lq_b['write_ms'])} ms for {n(ls_b['records'])} records)",
-                    "met" if ok else f"not met: writing {n(ls_b['records'])} records through libstek takes {r:.2f}× as long as the plain SQLite inserts (see Profile for where the time goes)"))
+                    "met" if ok else why))
 # sync bytes vs yjs
+def sync_why(ysb):
+    t = (f"not met: {n(rp['sync_bytes'])} B on the wire vs Yjs {n(ysb)} B; libstek's bytes include the Noise handshake, "
+         "a 64-byte Ed25519 signature and a 32-byte author key per change, AEAD tags per frame, and the Negentropy rounds, "
+         "which Yjs's count does not")
+    if wb:
+        sig = wb["signature"] + wb["author"]
+        t += (f". Measured: the {wb['changes']} changes' signatures and author keys alone are {n(sig)} B "
+              f"({sig / ysb:.2f}× Yjs's whole sync); without them libstek would send {n(rp['sync_bytes'] - sig)} B "
+              f"({(rp['sync_bytes'] - sig) / ysb:.2f}×). A per-change signature is what lets any peer, relay or bundle carry "
+              "changes it cannot forge, so it stays (see Sync: where the bytes go)")
+    return t
+
 ysb = (pm.get("yjs") or {}).get("sync_bytes")
 if rp and ysb:
     r = rp["sync_bytes"] / ysb
     ok = r <= 2
     targets.append(("sync bytes ≤ 2× Yjs (same trace)", f"{r:.2f}× ({n(rp['sync_bytes'])} B vs {n(ysb)} B)",
-                    "met" if ok else f"not met: {n(rp['sync_bytes'])} B on the wire vs Yjs {n(ysb)} B; libstek's bytes include the Noise handshake, a 64-byte Ed25519 signature and a 32-byte author key per change, AEAD tags per frame, and the Negentropy rounds, which Yjs's count does not"))
+                    "met" if ok else sync_why(ysb)))
 else:
     targets.append(("sync bytes ≤ 2× Yjs (same trace)", "n/a", "not measured (stek replay or peers.mjs failed)"))
 # 1 edit vs 1M ops
@@ -190,6 +219,33 @@ if False:
     w(f"| {n(ls_1['records'])} | libstek, 1 record a change (no transactions) | {n(ls_1['write_ms'])} | {n(ls_1['write_records_per_s'])} | {n(ls_1['ms'])} | — | {mb(ls_1['store_bytes'])} | {n(ls_1['peak_rss_kb'] / 1024, 1)} MiB |")
 w("")
 
+if bd and ls_b and lq_b:
+    inh = bd["sign_ms"] + bd["hash_ms"] + bd["oplog_ms"] + bd["fields_ms"] + bd["fts_ms"]
+    w(f"### Load: where the time goes ({n(ls_b['records'])} records)")
+    w("")
+    w("`load breakdown` times, on the very changes and rows the libstek load above wrote, each part that a signed op log with "
+      "mergeable per-field state and a full-text index has to write, each on its own in plain SQLite with the same pragmas "
+      f"and as many transactions as libstek committed ({n(bd['changes'])}). Rows are inserted in the order libstek wrote them.")
+    w("")
+    w("| part | ms | ratio to plain SQLite's write |")
+    w("| --- | ---: | ---: |")
+    w(f"| plain SQLite: one JSON row per record (baseline) | {n(lq_b['write_ms'])} | 1.00× |")
+    w(f"| materialized rows: one per field, with its merge version (HLC, author, seq) | {n(bd['fields_ms'])} | {ratio(bd['fields_ms'], lq_b['write_ms'])} |")
+    w(f"| full-text index (FTS5, directory entries) | {n(bd['fts_ms'])} | {ratio(bd['fts_ms'], lq_b['write_ms'])} |")
+    w(f"| op log: the signed changes ({mb(bd['wire_bytes'])}) and their (HLC, id) index | {n(bd['oplog_ms'])} | {ratio(bd['oplog_ms'], lq_b['write_ms'])} |")
+    w(f"| Ed25519 signatures of the change bodies | {n(bd['sign_ms'], 1)} | {ratio(bd['sign_ms'], lq_b['write_ms'])} |")
+    w(f"| BLAKE2b-256 change ids | {n(bd['hash_ms'], 1)} | {ratio(bd['hash_ms'], lq_b['write_ms'])} |")
+    w(f"| **sum of these parts** | **{n(inh)}** | **{ratio(inh, lq_b['write_ms'])}** |")
+    w(f"| libstek's write (Load above) | {n(ls_b['write_ms'])} | {ratio(ls_b['write_ms'], lq_b['write_ms'])} |")
+    w(f"| of which libstek's own work beyond the parts (merge lookups, record reload for the index, fts_docs, encoding) | {n(ls_b['write_ms'] - inh)} | {ratio(ls_b['write_ms'] - inh, lq_b['write_ms'])} |")
+    w("")
+    w("The baseline writes one row per record and nothing else; a store whose replicas merge concurrent edits field by field "
+      "has to keep a version per field (about ten rows per record here), and the issue's design also keeps every signed change "
+      "(for sync) and a search index. The sum of those parts alone is the floor of any design of this shape on SQLite "
+      f"({ratio(inh, lq_b['write_ms'])} of the baseline here), so what a faster libstek can still win is its own work in the last "
+      "row; the per-field rows dominate, and they are the price of merging concurrent edits field by field.")
+    w("")
+
 w("## Memory and disk")
 w("")
 if ls_b and lq_b:
@@ -244,6 +300,34 @@ if a:
     w(f"| Automerge, sync protocol (persisted sync states) | {n(a['sync_bytes'])} | {ratio(a['sync_bytes'], lb_bytes)} | {'+'.join(str(s['round_trips']) for s in a['syncs'])} | {n(a['sync_ms'], 1)} |")
     w(f"| Automerge, missing changes only (getChangesSince + heads) | {n(a['sync_bytes_changes'])} | {ratio(a['sync_bytes_changes'], lb_bytes)} | — | — |")
 w("")
+if rp and wb:
+    sess = rp["sync_bytes"] - wb["wire"]
+    w("### Sync: where the bytes go")
+    w("")
+    w(f"`sync wire` splits the {wb['changes']} changes the edits made (the last {wb['changes']} of replica A after the syncs, "
+      "each shipped once) into their parts; the rest of the bytes on the wire is the session: Noise handshake, "
+      "secretstream headers and a 17-byte AEAD tag per message, Negentropy (fingerprints and 32-byte ids), WANT ids and "
+      "message framing, over both syncs.")
+    w("")
+    w("| part | bytes | per change | ratio to Yjs's sync |")
+    w("| --- | ---: | ---: | ---: |")
+    ysb_ = (pm.get("yjs") or {}).get("sync_bytes") or 0
+    def row(name, b):
+        w(f"| {name} | {n(b)} | {n(b / max(1, wb['changes']), 1)} | {ratio(b, ysb_) if ysb_ else '—'} |")
+    row("ops (the edits themselves)", wb["ops"])
+    row("Ed25519 signature (64 B + header)", wb["signature"])
+    row("author key (32 B + header)", wb["author"])
+    row("space id (16 B + header)", wb["space"])
+    row("HLC", wb["hlc"])
+    row("change framing (version, arrays, bin headers)", wb["framing"])
+    row("**the changes**", wb["wire"])
+    row("session: handshake, reconciliation, WANT, AEAD, frames", sess)
+    row("**total on the wire**", rp["sync_bytes"])
+    w("")
+    w("The signature is over the canonical change and travels with it, so that a change is verifiable by whoever holds "
+      "it, whichever peer, relay or bundle it came through; the author key names the key it verifies with. Those two "
+      "are the bulk of the gap to Yjs, which ships unsigned updates inside a session it trusts.")
+    w("")
 if rp:
     w("")
     w(f"`stek replay` converged: {rp['converged']}; load {n(rp['load_ms'])} ms, edits {n(rp['edit_ms'])} ms.")
@@ -340,8 +424,8 @@ def hotspots(fname, limit=12):
 w("## Profile")
 w("")
 w("`perf record --call-graph dwarf` on loading 3 000 records and on a `sync scale` of that store; inclusive (children) "
-  "and self share of samples, libstek functions and the SQLite entry points they call. The profile is informative: "
-  "the library has not been tuned yet.")
+  "and self share of samples, libstek functions and the SQLite entry points they call: what is left after this "
+  "branch's tuning (FTS5 writes batched per commit, one put op per record, no merge lookups for a record's first write).")
 w("")
 for title, f in (("load (3 000 records, transactions of %d)" % batch, "perf_load.txt"),
                  ("initial sync + 1 edit (3 000 records, server and client in one process)", "perf_sync.txt")):

@@ -15,6 +15,11 @@
  *     E records of its own, sync with it at once from P threads (round 1),
  *     then all again (round 2, which brings each the others' edits).  All
  *     P+1 state hashes must then be equal.
+ *
+ *   sync wire STORE N
+ *     What the last N changes of STORE (by HLC: after `stek replay`, the
+ *     offline edits) are made of on the wire: signature, author key, space
+ *     id, HLC, the ops, and the msgpack framing around them (bytes).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -28,7 +33,8 @@
 
 static void usage(void) {
   fprintf(stderr, "usage: sync scale STORE WORKDIR\n"
-                  "       sync hub TRACE WORKDIR --peers P --records M --edits E\n");
+                  "       sync hub TRACE WORKDIR --peers P --records M --edits E\n"
+                  "       sync wire STORE N\n");
   exit(2);
 }
 
@@ -45,7 +51,15 @@ static int count_cb(void *ctx, const uint8_t *bytes, size_t len) {
   uint64_t *n = ctx;
   change c;
   if (change_decode(bytes, len, &c)) return -100;
-  n[0] += c.n_ops;
+  /* field ops: a put of k fields is k (one record's put is one op of ~10
+   * fields), any other op is one */
+  mp_reader r;
+  mp_reader_init(&r, c.ops, c.ops_len);
+  for (uint32_t k = 0; k < c.n_ops; k++) {
+    op o;
+    if (op_next(&r, &o)) return -100;
+    n[0] += o.kind == OP_PUT ? o.n_fields : 1;
+  }
   n[1] += 1;
   n[2] += len;
   return 0;
@@ -241,7 +255,47 @@ static int hub(const char *tpath, const char *dir, int npeers, long records, int
   return converged ? 0 : 1;
 }
 
+typedef struct wire_sum {
+  uint64_t skip, n, wire, ops;
+} wire_sum;
+
+static int wire_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  wire_sum *w = ctx;
+  change c;
+  if (w->skip) {
+    w->skip--;
+    return 0;
+  }
+  if (change_decode(bytes, len, &c)) return -100;
+  w->n++;
+  w->wire += len;
+  w->ops += c.ops_len;
+  return 0;
+}
+
+static int wire(const char *path, long last) {
+  stek *s = NULL;
+  uint64_t count = 0;
+  bench_check(stek_open(&s, path, NULL), s, "open");
+  bench_check(stek_change_count(s, &count), s, "count");
+  wire_sum w = {count > (uint64_t)last ? count - (uint64_t)last : 0, 0, 0, 0};
+  bench_check(stek_changes(s, wire_cb, &w), s, "changes");
+  stek_close(s);
+  /* Fixed parts of every change (docs/PROTOCOL.md §3), with their msgpack
+   * headers: sig bin8 64, author bin8 32, space bin8 16, hlc uint64. */
+  uint64_t sig = 66, author = 34, space = 18, hlc = 9;
+  uint64_t framing = w.wire - w.ops - w.n * (sig + author + space + hlc);
+  printf("{\"changes\":%llu,\"wire\":%llu,\"signature\":%llu,\"author\":%llu,"
+         "\"space\":%llu,\"hlc\":%llu,\"ops\":%llu,\"framing\":%llu}\n",
+         (unsigned long long)w.n, (unsigned long long)w.wire, (unsigned long long)(w.n * sig),
+         (unsigned long long)(w.n * author), (unsigned long long)(w.n * space),
+         (unsigned long long)(w.n * hlc), (unsigned long long)w.ops,
+         (unsigned long long)framing);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && !strcmp(argv[1], "wire")) return wire(argv[2], atol(argv[3]));
   if (argc < 4) usage();
   if (!strcmp(argv[1], "scale")) return scale(argv[2], argv[3]);
   if (strcmp(argv[1], "hub")) usage();

@@ -374,6 +374,14 @@ static void seeds_neg(void) {
     if (mn < 4096) put_with("neg_server", cases[k].name, cases[k].first, m, mn);
     neg_msg_free(m);
   }
+  { /* the session's first message: the newest 8 items as an id list */
+    neg n;
+    uint8_t *m;
+    size_t mn;
+    if (neg_init(&n, other, 200, 0) || neg_initiate_recent(&n, 8, &m, &mn)) abort();
+    if (mn < 4096) put_with("neg_server", "overlap-recent", 1, m, mn);
+    neg_msg_free(m);
+  }
   /* client side: the target initiates over cli (first byte odd: all 200,
    * even: first % 13); a server over other items answers. */
   uint8_t firsts[] = {1, 3, 10};

@@ -446,9 +446,13 @@ static int refresh_indexes(stek *s, int64_t sp) {
   for (size_t i = 0; i < s->n_touch; i++) {
     if (!indexed_type(s->touch[i].type)) continue;
     int rc = store_fts_refresh(s->st, sp, s->touch[i].type, s->touch[i].rid);
-    if (rc) return stek__store_fail(s, rc);
+    if (rc) {
+      store_fts_discard(s->st);
+      return stek__store_fail(s, rc);
+    }
   }
-  return 0;
+  int rc = store_fts_flush(s->st);
+  return rc ? stek__store_fail(s, rc) : 0;
 }
 
 /* After a commit: one callback per record, in (type, id) order. */
@@ -610,9 +614,9 @@ static int finish_write(stek *s, mp_writer *w) {
   return rc;
 }
 
-int stek_put(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
-             const char *field, const stek_value *value) {
-  mp_writer w;
+/* The checks of one field of a put, before anything is encoded. */
+static int check_put(stek *s, const char *type, const uint8_t *id, const char *field,
+                     const stek_value *value) {
   int rc = check_args(s, type, id, field ? field : "");
   if (rc) return rc;
   if (!field) return stek__fail(s, STEK_EINVAL, "a field name is required");
@@ -625,9 +629,54 @@ int stek_put(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
   for (size_t i = 0; value && value->kind == STEK_VALUE_LIST && i < value->list_len; i++)
     if (too_long(value->list[i], STEK_MAX_STRING_BYTES))
       return stek__fail(s, STEK_ETOOBIG, "strings are at most %d bytes", STEK_MAX_STRING_BYTES);
+  return 0;
+}
+
+int stek_put(stek *s, const char *type, const uint8_t id[STEK_ID_BYTES],
+             const char *field, const stek_value *value) {
+  mp_writer w;
+  int rc = check_put(s, type, id, field, value);
+  if (rc) return rc;
   mp_writer_init(&w);
   op_encode_put(&w, type, id, field, value);
   return finish_write(s, &w);
+}
+
+/* Fields of a typed put, by name (bytewise, as the format orders a put's
+ * map), then by position: of a repeated name the last one counts. */
+typedef struct put_slot {
+  const char *name;
+  const stek_value *value;
+  size_t at;
+} put_slot;
+
+static int cmp_slot(const void *a, const void *b) {
+  const put_slot *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* All plain fields of a record as one put op (or one per STEK_MAX_FIELDS):
+ * the type and id once, not once a field, and one lookup to merge with. */
+static int put_many(stek *s, const char *type, const uint8_t *id, put_slot *slots, size_t n) {
+  const char *names[STEK_MAX_FIELDS];
+  const stek_value *values[STEK_MAX_FIELDS];
+  int rc = 0;
+  qsort(slots, n, sizeof *slots, cmp_slot);
+  size_t k = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (i + 1 < n && !strcmp(slots[i].name, slots[i + 1].name)) continue; /* a later one */
+    names[k] = slots[i].name;
+    values[k++] = slots[i].value;
+    if (k == STEK_MAX_FIELDS || i + 1 == n) {
+      mp_writer w;
+      mp_writer_init(&w);
+      op_encode_put_fields(&w, type, id, names, values, k);
+      rc = finish_write(s, &w);
+      k = 0;
+    }
+  }
+  return rc;
 }
 
 static int life(stek *s, int kind, const char *type, const uint8_t *id) {
@@ -642,15 +691,32 @@ static int life(stek *s, int kind, const char *type, const uint8_t *id) {
 int stek__put_fields(stek *s, const char *type, const uint8_t *id,
                      const stek_field *fields, size_t n, const char *set_field) {
   int own = !s->in_tx, rc = 0;
-  if (own && (rc = stek_begin(s))) return rc;
+  put_slot *slots = n ? malloc(n * sizeof *slots) : NULL;
+  size_t n_slots = 0;
+  if (n && !slots) return stek__fail(s, STEK_ENOMEM, "out of memory");
   for (size_t i = 0; !rc && i < n; i++) {
     const stek_field *f = &fields[i];
-    if (set_field && !strcmp(f->name, set_field) && f->value.kind == STEK_VALUE_LIST) {
+    if (set_field && f->name && !strcmp(f->name, set_field) && f->value.kind == STEK_VALUE_LIST)
+      continue;
+    const stek_value *v = f->value.kind == STEK_VALUE_NONE ? NULL : &f->value;
+    rc = check_put(s, type, id, f->name, v);
+    slots[n_slots++] = (put_slot){f->name, v, i};
+  }
+  if (rc) {
+    free(slots);
+    return rc;
+  }
+  if (own && (rc = stek_begin(s))) {
+    free(slots);
+    return rc;
+  }
+  if (n_slots) rc = put_many(s, type, id, slots, n_slots);
+  free(slots);
+  for (size_t i = 0; !rc && i < n; i++) {
+    const stek_field *f = &fields[i];
+    if (set_field && !strcmp(f->name, set_field) && f->value.kind == STEK_VALUE_LIST)
       for (size_t k = 0; !rc && k < f->value.list_len; k++)
         rc = stek_set_add(s, type, id, f->name, f->value.list[k]);
-    } else {
-      rc = stek_put(s, type, id, f->name, f->value.kind == STEK_VALUE_NONE ? NULL : &f->value);
-    }
   }
   if (!own) return rc;
   if (rc) {

@@ -576,6 +576,10 @@ typedef struct run_cost {
   size_t round_trips, bytes, messages;
 } run_cost;
 
+/* How many newest items the client's first message sends as an id list
+ * (neg_initiate_recent); 0: neg_initiate. */
+static size_t first_recent;
+
 /* Reconcile client against server to the end; 0 or an error. */
 static int sync_sets(const neg_item *ci, size_t cn, size_t climit, const neg_item *si,
                      size_t sn, size_t slimit, reported *got, run_cost *cost) {
@@ -585,7 +589,9 @@ static int sync_sets(const neg_item *ci, size_t cn, size_t climit, const neg_ite
   int rc;
   memset(cost, 0, sizeof *cost);
   if ((rc = neg_init(&c, ci, cn, climit)) || (rc = neg_init(&s, si, sn, slimit))) return rc;
-  if ((rc = neg_initiate(&c, &msg, &len))) return rc;
+  if ((rc = first_recent ? neg_initiate_recent(&c, first_recent, &msg, &len)
+                         : neg_initiate(&c, &msg, &len)))
+    return rc;
   while (msg) {
     if (climit && len > climit) rc = STEK_ETOOBIG;
     cost->bytes += len;
@@ -650,12 +656,63 @@ static void test_one_difference_in_100000_items_costs_three_round_trips_and_4kb(
   check_one_difference_costs_little(0, NEG_MIN_FRAME_SIZE_LIMIT);
 }
 
+/* The session's first message: the newest items as an id list.  A server
+ * that holds one item newer than all of the client's (an edit since the
+ * last sync) is found in one round trip, and the reconciliation of any two
+ * sets still ends with their exact difference. */
+static void test_recent_id_list_settles_a_new_item_in_one_round_trip(void) {
+  enum { N = 100000, RECENT = 8 };
+  neg_item *items = malloc((N + 1) * sizeof *items);
+  CHECK(items != NULL);
+  uint64_t seed = 43;
+  for (size_t i = 0; i < N + 1; i++) random_item(&seed, &items[i], UINT64_C(1) << 40);
+  qsort(items, N + 1, sizeof *items, cmp_item);
+  neg c, s;
+  uint8_t *msg = NULL, *reply = NULL, *next = NULL;
+  size_t len = 0, replylen = 0, nextlen = 0;
+  reported got = {0};
+  int rc = neg_init(&c, items, N, 0);
+  if (!rc) rc = neg_init(&s, items, N + 1, 0);
+  if (!rc) rc = neg_initiate_recent(&c, RECENT, &msg, &len);
+  if (!rc) rc = neg_reconcile_server(&s, msg, len, &reply, &replylen);
+  if (!rc) rc = neg_reconcile_client(&c, reply, replylen, &next, &nextlen, on_have, on_need, &got);
+  int right = rc == 0 && next == NULL && got.need.len == 1 && got.have.len == 0 &&
+              !memcmp(got.need.ids[0], items[N].id, NEG_ID_BYTES) && len + replylen <= 2048;
+  printf("     1 newer item in 100000, %d recent as ids: %zu + %zu bytes\n", RECENT, len, replylen);
+  neg_msg_free(msg);
+  neg_msg_free(reply);
+  neg_msg_free(next);
+  reported_free(&got);
+  free(items);
+  CHECK(right);
+}
+
+static void test_recent_id_list_of_few_items_is_the_plain_first_message(void) {
+  neg_item items[40];
+  uint64_t seed = 5;
+  for (size_t i = 0; i < 40; i++) random_item(&seed, &items[i], 1000);
+  qsort(items, 40, sizeof *items, cmp_item);
+  neg a, b;
+  uint8_t *ma = NULL, *mb = NULL;
+  size_t la = 0, lb = 0;
+  CHECK_OK(neg_init(&a, items, 39, 0));
+  CHECK_OK(neg_init(&b, items, 39, 0));
+  CHECK_OK(neg_initiate(&a, &ma, &la));
+  CHECK_OK(neg_initiate_recent(&b, 8, &mb, &lb));
+  int same = la == lb && !memcmp(ma, mb, la);
+  neg_msg_free(ma);
+  neg_msg_free(mb);
+  CHECK(same);
+  CHECK_RC(neg_initiate_recent(&b, 8, &mb, &lb), STEK_ESTATE);
+}
+
 /* Random sets both ways, with and without frame limits: the client learns
  * exactly the difference (the reference may repeat an id under frame limits,
  * so repeats are dropped before comparing). */
 static void test_random_sets_reconcile_to_their_difference(void) {
   uint64_t seed = 7;
-  for (int round = 0; round < 24; round++) {
+  for (int round = 0; round < 48; round++) {
+    first_recent = round >= 24 ? 8 : 0; /* the session's first message too */
     size_t shared = splitmix(&seed) % 3000, conly = splitmix(&seed) % 300, sonly = splitmix(&seed) % 300;
     if (round % 6 == 0) conly = 0;
     if (round % 6 == 1) sonly = 0;
@@ -693,6 +750,7 @@ static void test_random_sets_reconcile_to_their_difference(void) {
     reported_free(&got);
     reported_free(&want);
     if (!ok) fprintf(stderr, "  round %d\n", round);
+    first_recent = 0;
     CHECK(ok);
   }
 }
@@ -772,6 +830,8 @@ int main(void) {
   RUN(test_init_refuses_what_the_protocol_cannot_carry);
   RUN(test_roles_are_kept_apart);
   RUN(test_one_difference_in_100000_items_costs_three_round_trips_and_4kb);
+  RUN(test_recent_id_list_settles_a_new_item_in_one_round_trip);
+  RUN(test_recent_id_list_of_few_items_is_the_plain_first_message);
   RUN(test_random_sets_reconcile_to_their_difference);
   RUN(test_damaged_vector_messages_never_crash);
   return test_report();

@@ -192,11 +192,25 @@ static void write_head(mp_writer *w, int kind, uint32_t n, const char *type,
   mp_write_bin(w, rid, STEK_ID_BYTES);
 }
 
+static void write_value(mp_writer *w, const stek_value *v);
+
 void op_encode_put(mp_writer *w, const char *type, const uint8_t *rid,
                    const char *field, const stek_value *v) {
+  op_encode_put_fields(w, type, rid, &field, &v, 1);
+}
+
+void op_encode_put_fields(mp_writer *w, const char *type, const uint8_t *rid,
+                          const char *const *names, const stek_value *const *values,
+                          size_t n) {
   write_head(w, OP_PUT, 4, type, rid);
-  mp_write_map(w, 1);
-  mp_write_str(w, field, strlen(field));
+  mp_write_map(w, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    mp_write_str(w, names[i], strlen(names[i]));
+    write_value(w, values[i]);
+  }
+}
+
+static void write_value(mp_writer *w, const stek_value *v) {
   if (!v) {
     mp_write_nil(w);
   } else if (v->kind == STEK_VALUE_INT) {

@@ -87,6 +87,11 @@ int op_decode(mp_reader *r, op *o);
 /* Encoders used by local writes; each appends one op to w. */
 void op_encode_put(mp_writer *w, const char *type, const uint8_t *rid,
                    const char *field, const stek_value *v);
+/* One put of n fields (1..STEK_MAX_FIELDS), names already in the order
+ * the format wants (bytewise ascending, no repeats); a NULL value unsets. */
+void op_encode_put_fields(mp_writer *w, const char *type, const uint8_t *rid,
+                          const char *const *names, const stek_value *const *values,
+                          size_t n);
 void op_encode_life(mp_writer *w, int kind, const char *type, const uint8_t *rid);
 void op_encode_set(mp_writer *w, int kind, const char *type, const uint8_t *rid,
                    const char *field, const char *elem);

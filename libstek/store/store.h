@@ -181,8 +181,12 @@ typedef int (*store_signal_cb)(void *ctx, const uint8_t *sid, const char *week,
 int store_signal_each(store *st, int64_t sp, store_signal_cb cb, void *ctx);
 
 /* Full-text index (FTS5, diacritics folded): re-index one record as it is
- * now (removing it if deleted), inside the caller's transaction. */
+ * now (removing it if deleted), inside the caller's transaction.  The FTS5
+ * writes are queued: store_fts_flush() does them, for every record queued,
+ * before the commit; store_fts_discard() (and a rollback) drops them. */
 int store_fts_refresh(store *st, int64_t sp, const char *type, const uint8_t rid[16]);
+int store_fts_flush(store *st);
+void store_fts_discard(store *st);
 /* Records of type matching an FTS5 query, best (bm25) first. */
 int store_fts_search(store *st, int64_t sp, const char *type, const char *match,
                      store_record_cb cb, void *ctx);

@@ -527,6 +527,32 @@ int neg_initiate(neg *n, uint8_t **msg, size_t *len) {
   return 0;
 }
 
+int neg_initiate_recent(neg *n, size_t recent, uint8_t **msg, size_t *len) {
+  *msg = NULL;
+  *len = 0;
+  if (n->initiator) return STEK_ESTATE;
+  if (recent == 0 || n->count < recent + 2 * BUCKETS) return neg_initiate(n, msg, len);
+  uint8_t version = NEG_PROTOCOL_V1;
+  buf full = {NULL, 0, 0, 0};
+  writer w = {n, 0};
+  size_t split = n->count - recent;
+  bound mid = minimal_bound(&n->items[split - 1], &n->items[split]);
+  put(&full, &version, 1);
+  split_range(&w, &full, 0, split, &mid);
+  put_bound(&w, &full, &infinity);
+  put_varint(&full, MODE_IDLIST);
+  put_varint(&full, recent);
+  for (size_t i = split; i < n->count; i++) put(&full, n->items[i].id, NEG_ID_BYTES);
+  if (full.oom) {
+    free(full.p);
+    return STEK_ENOMEM;
+  }
+  n->initiator = 1;
+  *msg = full.p;
+  *len = full.len;
+  return 0;
+}
+
 int neg_reconcile_server(neg *n, const uint8_t *in, size_t len, uint8_t **out,
                          size_t *outlen) {
   *out = NULL;

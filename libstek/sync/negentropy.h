@@ -70,6 +70,16 @@ int neg_init(neg *n, const neg_item *items, size_t count,
  * STEK_ESTATE if n already initiated, or STEK_ENOMEM. */
 int neg_initiate(neg *n, uint8_t **msg, size_t *len);
 
+/* Client: a first message that sends the newest `recent` items as an id
+ * list (from the bound below them to infinity) and the older ones as
+ * neg_initiate() would send all of them (16 fingerprinted buckets, or one id
+ * list if few).  Still a Negentropy V1 message that any server answers; it
+ * costs recent * 32 bytes more each way, and settles in one round trip a
+ * difference made only of items newer than the client's newest `recent`
+ * (the usual case: edits since the last sync).  With recent == 0, or fewer
+ * than recent + 32 items, the same as neg_initiate().  Same codes. */
+int neg_initiate_recent(neg *n, size_t recent, uint8_t **msg, size_t *len);
+
 /* Server: the reply to a client message, always at least one byte.  A
  * message of another 0x6X protocol version gets the one-byte reply
  * NEG_PROTOCOL_V1, as the reference does, so the client can downgrade.

@@ -5,7 +5,7 @@
  *   C: noise 3 {version, max_frame}, stream header, NEG(initiate)
  *   S: stream header, NEG(reply)      C: OPS(what S lacks) WANT(what C
  *   lacks) NEG(next) ...              S: OPS(answer, last=1) NEG(reply) ...
- *   C: DONE (final)                   S: DONE (final)
+ *   C: DONE (final, with its last WANT)  S: DONE (final, after the answers)
  *
  * Joining by invitation: after the handshake S sends SHARE (final).
  * Pairing (the public pairing PSK, crypto/sas.h), after the handshake:
@@ -54,6 +54,9 @@
 #define RELAY_MEMBER 1  /* we are a member talking to a relay */
 #define RELAY_CARRIER 2 /* we are the relay: we hold only sealed ops */
 #define WANT_BATCH 1024       /* ids in one WANT */
+/* The client's first NEG sends its newest changes as ids: edits made since
+ * the last sync are then found in one round trip however large the space. */
+#define NEG_RECENT 8
 #define OUTPUT_LOW (64 * 1024) /* produce more output below this */
 /* OPS messages stay small so that a cut connection has committed most of
  * what it carried: at least one change each, else at most this much. */
@@ -560,7 +563,7 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   if (!rc && ss->initiator) {
     uint8_t *m;
     size_t mn;
-    rc = neg_initiate(&ss->ng, &m, &mn);
+    rc = neg_initiate_recent(&ss->ng, NEG_RECENT, &m, &mn);
     if (!rc) {
       rc = send_neg(ss, m, mn);
       neg_msg_free(m);
@@ -761,6 +764,7 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
     case MSG_WANT: return on_want(ss, &r, cnt);
     case MSG_DONE:
       if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
+      if (ss->initiator && ss->wants_outstanding) return STEK_EMALFORMED; /* unanswered */
       ss->got_done = 1;
       return 0;
     case MSG_PAIR_COMMIT:
@@ -942,7 +946,9 @@ static int pump_client(sess *ss) {
     int rc = send_msg(ss, &w, 0);
     if (rc) return rc;
   }
-  if (ss->neg_done && !ss->haves.len && !ss->wants_outstanding && !ss->sent_done) {
+  /* DONE goes with the last WANT, not after its answer: the server answers
+   * every WANT before its own DONE, so this saves the last half round trip. */
+  if (ss->neg_done && !ss->haves.len && !ss->sent_done) {
     mp_writer w;
     mp_writer_init(&w);
     mp_write_array(&w, 1);
