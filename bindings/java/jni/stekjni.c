@@ -472,6 +472,53 @@ JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
   return r;
 }
 
+/* The devices of the current space as 33-byte entries: key, revoked. */
+typedef struct devlist {
+  uint8_t *p;
+  size_t n, cap;
+} devlist;
+
+static int dev_add(void *ctx, const uint8_t device[STEK_DEVICE_ID_BYTES], int revoked) {
+  devlist *d = ctx;
+  if (d->n + 33 > d->cap) {
+    size_t cap = d->cap ? 2 * d->cap : 33 * 8;
+    uint8_t *p = realloc(d->p, cap);
+    if (!p) return STEK_ENOMEM;
+    d->p = p;
+    d->cap = cap;
+  }
+  memcpy(d->p + d->n, device, STEK_DEVICE_ID_BYTES);
+  d->p[d->n + 32] = revoked != 0;
+  d->n += 33;
+  return 0;
+}
+
+JNIEXPORT jbyteArray JNICALL FN(devices)(JARGS, jlong h) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  devlist d = {0};
+  int rc = stek_device_list(s, dev_add, &d);
+  jbyteArray r = rc ? NULL : out_bytes(env, d.p, d.n);
+  if (rc) throw_rc(env, s, rc);
+  free(d.p);
+  return r;
+}
+
+JNIEXPORT void JNICALL FN(deviceRevoke)(JARGS, jlong h, jbyteArray jdev) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  uint8_t dev[STEK_DEVICE_ID_BYTES];
+  if (!jdev || (*env)->GetArrayLength(env, jdev) != STEK_DEVICE_ID_BYTES) {
+    throw_code(env, STEK_EINVAL, "a device id is 32 bytes (64 hex digits)");
+    return;
+  }
+  (*env)->GetByteArrayRegion(env, jdev, 0, STEK_DEVICE_ID_BYTES, (jbyte *)dev);
+  int rc = stek_device_revoke(s, dev);
+  if (rc != STEK_OK) throw_rc(env, s, rc);
+}
+
 JNIEXPORT jint JNICALL FN(spaceAccept)(JARGS, jlong h, jbyteArray sealed) {
   (void)cls;
   stek *s = handle(env, h);

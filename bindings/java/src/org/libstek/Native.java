@@ -101,6 +101,8 @@ final class Native {
   static native void spaceUse(long h, byte[] id);
   static native byte[] spaceShare(long h, byte[] device);
   static native int spaceAccept(long h, byte[] sealed);
+  static native byte[] devices(long h);
+  static native void deviceRevoke(long h, byte[] device);
 
   // ---- Records
   static native void put(long h, byte[] type, byte[] id, byte[] field, Object value);

@@ -29,6 +29,9 @@ public class StekException extends RuntimeException {
   public static final int ECANCELED = -17;
   public static final int ENET = -18;
   public static final int EKEY = -19;
+  public static final int EREVOKED = -20;
+  public static final int EREFUSED = -21;
+  public static final int EBUSY = -22;
 
   private final int code;
 

@@ -187,6 +187,27 @@ public final class Store implements AutoCloseable {
   }
 
   /**
+   * The devices of the current space, in key order: device id (64 hex
+   * digits) to whether it is revoked.
+   */
+  public synchronized Map<String, Boolean> devices() {
+    byte[] b = Native.devices(h());
+    Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+    for (int i = 0; i + 33 <= b.length; i += 33)
+      out.put(Native.hex(java.util.Arrays.copyOfRange(b, i, i + 32)), b[i + 32] != 0);
+    return out;
+  }
+
+  /**
+   * Revoke a device from the current space: a new space key for the devices
+   * that stay, carried by sync; the revoked device is refused by every
+   * member that knows of it (StekException.EREVOKED if this one is).
+   */
+  public synchronized void revokeDevice(String deviceId) {
+    Native.deviceRevoke(h(), Native.deviceId(deviceId));
+  }
+
+  /**
    * Join a space sealed to this device by shareSpace and make it current;
    * returns its id, or null if the space was already held.
    */

@@ -106,6 +106,24 @@ public class StoreTest {
   }
 
   @Test
+  public void test_revoked_device_cannot_read_a_later_bundle() {
+    try (Store a = openWithSpace("a.db"); Store b = member(a, "b.db"); Store c = member(a, "c.db")) {
+      assertEquals(3, a.devices().size());
+      assertEquals(Boolean.FALSE, a.devices().get(c.deviceId()));
+      a.revokeDevice(c.deviceId());
+      assertEquals(Boolean.TRUE, a.devices().get(c.deviceId()));
+      expectStek(StekException.ESTATE, () -> a.revokeDevice(c.deviceId()));
+      expectStek(StekException.EINVAL, () -> a.revokeDevice(a.deviceId()));
+      a.put("note", Store.newId(), "text", "after");
+      String bundle = path("after.bundle");
+      a.exportBundle(bundle, 0);
+      b.importBundle(bundle);
+      assertEquals(a.stateHash(), b.stateHash());
+      expectStek(StekException.ENOSPACE, () -> c.importBundle(bundle));
+    }
+  }
+
+  @Test
   public void test_multi_field_put_is_one_change() {
     try (Store s = openWithSpace("a.db")) {
       long before = s.changeCount();
