@@ -283,6 +283,8 @@ int stek__members_settle(stek *s, int64_t sp) {
     rc = store_records_clear(s->st, sp);
     if (!rc) rc = store_change_each(s->st, sp, replay_one, &rp);
     if (!rc) rc = store_record_each(s->st, sp, "directory", reindex, &rp);
+    if (!rc) rc = store_fts_flush(s->st); /* nothing left queued behind */
+    else store_fts_discard(s->st);
     /* A purged revocation may have made another one count again. */
     if (!rc) rc = stek__members_settle(s, sp);
   }

@@ -82,6 +82,12 @@ static int holds(stek *s, const char *text) {
   return stek_list(s, "note", find_cb, &f) == 0 && f.found;
 }
 
+static int count_cb(void *ctx, const stek_record *rec) {
+  (void)rec;
+  ++*(int *)ctx;
+  return 0;
+}
+
 static int same_hash(stek *a, stek *b) {
   uint8_t ha[32], hb[32];
   return !stek_state_hash(a, ha) && !stek_state_hash(b, hb) && !memcmp(ha, hb, 32);
@@ -239,13 +245,36 @@ static void test_late_revocation_purges_and_converges(void) {
   c = open_at("c");
   test_join(a, c);
   CHECK_OK(sync2(c, a));
+  uint8_t entry[16];
+  stek_value org = {.kind = STEK_VALUE_STR, .str = "Laatkomer"};
+  stek_id_new(entry);
+  CHECK_OK(stek_put(d, "directory", entry, "org", &org)); /* before: stays */
   revoke(a, d);          /* b has not heard of it... */
-  CHECK_OK(note(d, "late")); /* ...when d writes, after it */
+  tick();
+  stek_value service = {.kind = STEK_VALUE_STR, .str = "Nachtdienst"};
+  CHECK_OK(stek_put(d, "directory", entry, "service", &service)); /* ...nor d */
+  CHECK_OK(note(d, "late")); /* when d writes after it */
   CHECK_OK(stek_changes(d, last_cb, &w));
-  CHECK_OK(sync2(d, b)); /* b takes d's change */
+  CHECK_OK(sync2(d, b)); /* b takes d's changes */
   CHECK(holds(b, "late"));
-  CHECK_OK(sync2(b, a)); /* the revocation arrives: the change goes */
+  int found = 0;
+  CHECK_OK(stek_directory_search(b, "Nachtdienst", NULL, NULL, count_cb, &found));
+  CHECK(found == 1);
+  CHECK_OK(sync2(b, a)); /* the revocation arrives: the late changes go */
   CHECK(!holds(b, "late"));
+  /* the search index was rebuilt with the records: the entry is still
+   * found by its org (written before), no longer by its service */
+  stek_record *rec;
+  stek_value v;
+  CHECK_OK(stek_get(b, "directory", entry, &rec));
+  CHECK_RC(stek_record_find(rec, "service", &v), STEK_ENOTFOUND);
+  stek_record_free(rec);
+  found = 0;
+  CHECK_OK(stek_directory_search(b, "Laatkomer", NULL, NULL, count_cb, &found));
+  CHECK(found == 1);
+  found = 0;
+  CHECK_OK(stek_directory_search(b, "Nachtdienst", NULL, NULL, count_cb, &found));
+  CHECK(found == 0);
   CHECK(holds(b, "from d"));
   CHECK(same_hash(a, b));
   /* the other order at c: revocation first, then the change is refused */
