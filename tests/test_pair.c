@@ -158,9 +158,12 @@ static void test_pair_both_screens_show_the_same_digits_and_the_device_gets_the_
   test_dir_remove(&dir);
 }
 
-static void test_pair_refused_by_the_members_user_is_refused_on_both_sides(void) {
+/* One user says no: both sides end STEK_EREFUSED and the new device holds
+ * no space; a member that refuses was asked the digits the device showed
+ * (a device that refuses may end it before the member's user answers). */
+static void refused_by(int member_yes, int device_yes) {
   test_dir_make(&dir);
-  user mu = {0, 0, ""}, du = {1, 0, ""};
+  user mu = {member_yes, 0, ""}, du = {device_yes, 0, ""};
   stek *m = open_user("m", &mu), *d = open_user("d", NULL);
   uint8_t space[16];
   int drc, mrc;
@@ -169,28 +172,19 @@ static void test_pair_refused_by_the_members_user_is_refused_on_both_sides(void)
   pair(d, m, &du, &drc, &mrc);
   CHECK_RC(drc, STEK_EREFUSED);
   CHECK_RC(mrc, STEK_EREFUSED);
-  CHECK(mu.asked == 1 && du.asked == 1 && strcmp(mu.sas, du.sas) == 0);
+  if (!member_yes) CHECK(mu.asked == 1 && du.asked == 1 && strcmp(mu.sas, du.sas) == 0);
   CHECK(spaces(d) == 0);
   stek_close(m);
   stek_close(d);
   test_dir_remove(&dir);
 }
 
+static void test_pair_refused_by_the_members_user_is_refused_on_both_sides(void) {
+  refused_by(0, 1);
+}
+
 static void test_pair_refused_by_the_new_devices_user_is_refused_on_both_sides(void) {
-  test_dir_make(&dir);
-  user mu = {1, 0, ""}, du = {0, 0, ""};
-  stek *m = open_user("m", &mu), *d = open_user("d", NULL);
-  uint8_t space[16];
-  int drc, mrc;
-  CHECK_OK(stek_space_create(m, "Bezemheide", space));
-  CHECK_OK(stek_pair_offer(m, 60000));
-  pair(d, m, &du, &drc, &mrc);
-  CHECK_RC(drc, STEK_EREFUSED);
-  CHECK_RC(mrc, STEK_EREFUSED);
-  CHECK(spaces(d) == 0);
-  stek_close(m);
-  stek_close(d);
-  test_dir_remove(&dir);
+  refused_by(1, 0);
 }
 
 static void test_pair_member_without_a_confirm_callback_refuses(void) {
