@@ -213,11 +213,35 @@ int stek__epoch_share(stek *s, int64_t sp, mp_writer *w) {
 
 /* ---- after a revocation arrives: purge, rebuild ---- */
 
+/* A growing array of 32-byte keys (device keys, change ids). */
+typedef struct devset {
+  uint8_t (*v)[32];
+  size_t n, cap;
+} devset;
+
+static int keys_push(devset *d, const uint8_t k[32]) {
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? 2 * d->cap : 16;
+    uint8_t(*v)[32] = realloc(d->v, cap * 32);
+    if (!v) return STEK_ENOMEM;
+    d->v = v;
+    d->cap = cap;
+  }
+  memcpy(d->v[d->n++], k, 32);
+  return 0;
+}
+
+/* Add pk unless it is there already. */
+static int devset_add(devset *d, const uint8_t pk[32]) {
+  for (size_t i = 0; i < d->n; i++)
+    if (!memcmp(d->v[i], pk, 32)) return 0;
+  return keys_push(d, pk);
+}
+
+
 struct purge {
   const stek__revs *r;
-  uint8_t (*ids)[32];
-  size_t n, cap;
-  int err;
+  devset ids; /* the changes to drop */
 };
 
 static int purge_scan(void *ctx, const uint8_t *wire, size_t len) {
@@ -226,15 +250,7 @@ static int purge_scan(void *ctx, const uint8_t *wire, size_t len) {
   uint64_t at;
   if (change_decode(wire, len, &c)) return 0; /* a signal: no author */
   if (!find(p->r, c.author, &at) || c.hlc <= at) return 0;
-  if (p->n == p->cap) {
-    size_t cap = p->cap ? 2 * p->cap : 16;
-    uint8_t(*ids)[32] = realloc(p->ids, cap * 32);
-    if (!ids) return STEK_ENOMEM;
-    p->ids = ids;
-    p->cap = cap;
-  }
-  memcpy(p->ids[p->n++], c.id, 32);
-  return 0;
+  return keys_push(&p->ids, c.id);
 }
 
 struct replay {
@@ -276,8 +292,8 @@ int stek__members_settle(stek *s, int64_t sp) {
     if (r.v[i].hlc < first) first = r.v[i].hlc;
   p.r = &r;
   rc = store_change_each_since(s->st, sp, first + 1, purge_scan, &p);
-  for (size_t i = 0; !rc && i < p.n; i++) rc = store_change_delete(s->st, sp, p.ids[i]);
-  if (!rc && p.n) {
+  for (size_t i = 0; !rc && i < p.ids.n; i++) rc = store_change_delete(s->st, sp, p.ids.v[i]);
+  if (!rc && p.ids.n) {
     /* The records are a function of the log: replay what is left. */
     struct replay rp = {s, sp};
     rc = store_records_clear(s->st, sp);
@@ -288,31 +304,12 @@ int stek__members_settle(stek *s, int64_t sp) {
     /* A purged revocation may have made another one count again. */
     if (!rc) rc = stek__members_settle(s, sp);
   }
-  free(p.ids);
+  free(p.ids.v);
   stek__revs_free(&r);
   return rc;
 }
 
 /* ---- devices ---- */
-
-typedef struct devset {
-  uint8_t (*v)[32];
-  size_t n, cap;
-} devset;
-
-static int devset_add(devset *d, const uint8_t pk[32]) {
-  for (size_t i = 0; i < d->n; i++)
-    if (!memcmp(d->v[i], pk, 32)) return 0;
-  if (d->n == d->cap) {
-    size_t cap = d->cap ? 2 * d->cap : 16;
-    uint8_t(*v)[32] = realloc(d->v, cap * 32);
-    if (!v) return STEK_ENOMEM;
-    d->v = v;
-    d->cap = cap;
-  }
-  memcpy(d->v[d->n++], pk, 32);
-  return 0;
-}
 
 static int add_author(void *ctx, const uint8_t *wire, size_t len) {
   change c;
