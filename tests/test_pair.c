@@ -8,8 +8,7 @@
 #include "crypto/noise.h"
 #include "crypto/sas.h"
 #include "crypto/stream.h"
-#include "sync/session.h"
-#include "test.h"
+#include "test_sess.h"
 
 /* docs/PROTOCOL.md §Pairing, computed independently (Python's hashlib). */
 #define PAIR_VECTOR_SAS "745081"
@@ -62,36 +61,6 @@ static int put_n(stek *s, const char *tag, int n) {
   return 0;
 }
 
-static void move(sess *from, sess *to, int *moved) {
-  const uint8_t *p;
-  size_t n;
-  if (sess_output(from, &p, &n) == 0 && n) {
-    uint8_t *copy = malloc(n);
-    memcpy(copy, p, n);
-    sess_consumed(from, n);
-    sess_input(to, copy, n);
-    free(copy);
-    *moved = 1;
-  }
-}
-
-/* Move bytes both ways until both sessions are over or nothing moves. */
-static void drive(sess *c, sess *sv) {
-  for (int round = 0; round < 100000; round++) {
-    int moved = 0;
-    move(c, sv, &moved);
-    move(sv, c, &moved);
-    if (sess_state(c) != SESS_RUNNING && sess_state(sv) != SESS_RUNNING) break;
-    if (!moved) break;
-  }
-}
-
-/* Result of a session: 0 if DONE, else its error (STEK_ERROR if still
- * running: it hung). */
-static int result(const sess *ss) {
-  return sess_state(ss) == SESS_DONE ? 0 : sess_error(ss) ? sess_error(ss) : STEK_ERROR;
-}
-
 /* device pairs with member, the device's user being u; the results of
  * both sides in *dev_rc and *mem_rc. */
 static void pair(stek *device, stek *member, user *u, int *dev_rc, int *mem_rc) {
@@ -99,9 +68,9 @@ static void pair(stek *device, stek *member, user *u, int *dev_rc, int *mem_rc) 
   *dev_rc = sess_new_pair(&c, device, user_confirm, u);
   *mem_rc = sess_new(&sv, member, 0);
   if (!*dev_rc && !*mem_rc) {
-    drive(c, sv);
-    *dev_rc = result(c);
-    *mem_rc = result(sv);
+    test_sess_drive(c, sv);
+    *dev_rc = test_sess_result(c);
+    *mem_rc = test_sess_result(sv);
   }
   sess_free(c);
   sess_free(sv);
@@ -116,8 +85,8 @@ static int sync_once(stek *a, stek *b) {
     sess_free(c);
     return rc;
   }
-  drive(c, sv);
-  rc = result(c) ? result(c) : result(sv);
+  test_sess_drive(c, sv);
+  rc = test_sess_result(c) ? test_sess_result(c) : test_sess_result(sv);
   sess_free(c);
   sess_free(sv);
   return rc;

@@ -3,8 +3,7 @@
  * nothing written after its revocation (sessions, relays, bundles), and
  * its later changes are refused -- or purged, if they came first. */
 #include "api.h"
-#include "sync/session.h"
-#include "test.h"
+#include "test_sess.h"
 
 static test_dir dir;
 static test_clock clk = {1767225600000};
@@ -19,19 +18,6 @@ static stek *open_at(const char *name) {
 
 static void tick(void) { clk.now_ms += 1000; }
 
-static void move_bytes(sess *from, sess *to, int *moved) {
-  const uint8_t *p;
-  size_t n;
-  if (sess_output(from, &p, &n) == 0 && n) {
-    uint8_t *copy = malloc(n);
-    memcpy(copy, p, n);
-    sess_consumed(from, n);
-    sess_input(to, copy, n);
-    free(copy);
-    *moved = 1;
-  }
-}
-
 /* One session over an in-memory pipe: 0 if both ended DONE, else the
  * client's error, or the server's (in *server_err too). */
 static int pump(stek *client, stek *server, int relay, int *server_err) {
@@ -39,12 +25,7 @@ static int pump(stek *client, stek *server, int relay, int *server_err) {
   int rc = relay ? sess_new_relay(&c, client) : sess_new(&c, client, 1);
   if (rc) return rc;
   if ((rc = sess_new(&sv, server, 0))) return rc;
-  for (int moved = 1; moved;) {
-    moved = 0;
-    move_bytes(c, sv, &moved);
-    move_bytes(sv, c, &moved);
-    if (sess_state(c) != SESS_RUNNING && sess_state(sv) != SESS_RUNNING) break;
-  }
+  test_sess_drive(c, sv);
   rc = sess_state(c) == SESS_DONE && sess_state(sv) == SESS_DONE ? 0
        : sess_error(c) ? sess_error(c) : sess_error(sv) ? sess_error(sv) : STEK_ERROR;
   if (server_err) *server_err = sess_error(sv);
