@@ -34,6 +34,7 @@ DISCOVERY_PORT = 47115
 DISCOVERY_PERIOD_MS = 2000
 SERVER_MAX_PEERS = 64
 SERVER_IDLE_MS = 30000
+PAIR_MAX_TTL_MS = 60 * 60 * 1000
 INVITE_MAX_TTL_MS = 30 * 24 * 3600 * 1000
 REPORT_CSV = 1
 REPORT_SVG = 2
@@ -53,6 +54,8 @@ _SLACK = 256
 # ---- structs ----------------------------------------------------------------
 
 ClockFn = CFUNCTYPE(c_int64, c_void_p)
+# The digits are a char[7]: six digits and a NUL.
+PairConfirmFn = CFUNCTYPE(c_int, c_void_p, c_char_p)
 
 
 class Config(Structure):
@@ -66,7 +69,7 @@ class Config(Structure):
         ("passphrase_len", c_size_t),
         ("pwhash_opslimit", c_ulonglong),
         ("pwhash_memlimit", c_size_t),
-        ("pair_confirm", c_void_p),
+        ("pair_confirm", PairConfirmFn),
         ("pair_confirm_ctx", c_void_p),
     ]
 
@@ -276,6 +279,9 @@ _proto("stek_announcer_stop", None, c_void_p)
 _proto("stek_announcer_errmsg", c_char_p, c_void_p)
 _proto("stek_invite_create", c_int, c_void_p, c_int64, c_void_p)
 _proto("stek_invite_accept", c_int, c_void_p, c_char_p, c_char_p, c_int, c_void_p)
+_proto("stek_pair_offer", c_int, c_void_p, c_int64)
+_proto("stek_pair_join", c_int, c_void_p, c_char_p, c_int, PairConfirmFn, c_void_p, c_void_p,
+       c_void_p)
 _proto("stek_relay_share", c_int, c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_size_t))
 _proto("stek_relay_accept", c_int, c_void_p, c_char_p, c_size_t)
 _proto("stek_relay_count", c_int, c_void_p, POINTER(c_uint64))

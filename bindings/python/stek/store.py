@@ -6,19 +6,21 @@ Thread rules (those of stek.h, enforced where Python can):
     while another thread syncs on the same Store waits for the sync; to stop
     a sync from elsewhere, trigger its Cancel.  Distinct Stores (even on the
     same file) run in parallel; ctypes releases the GIL during every call.
-  * Callbacks (on_change, sync progress, discover's until, the clock) run
-    on the thread that made the call that fired them, before that call
-    returns -- except a Server's or an Announcer's clock, which runs on
-    their own thread.  A callback must not call into its Store: doing so
-    raises ClosedError instead of corrupting the handle.  Cancel.trigger()
-    is the one thing a progress callback may do to the sync it watches.
+  * Callbacks (on_change, sync progress, discover's until, the clock,
+    pair_join's confirm) run on the thread that made the call that fired
+    them, before that call returns -- except a Server's (its clock and
+    pair_confirm) and an Announcer's clock, which run on their own thread.
+    A callback must not call into its Store: doing so raises ClosedError
+    instead of corrupting the handle.  Cancel.trigger() is the one thing a
+    progress callback may do to the sync it watches.
   * Once close() has returned no callback of the Store can run: callbacks
     only ever fire inside a call on the handle, and every call after close()
     raises ClosedError.  The ctypes callback objects are kept alive by the
     Store for as long as the library holds them.
   * An exception raised by a callback is not lost: it is re-raised by the
     call that fired it, once the library has returned (a progress callback
-    that raises also cancels its sync).
+    that raises also cancels its sync, a confirm refuses the pairing).  A
+    Server's callbacks have no such call: Server.stop() re-raises the first.
 """
 
 from __future__ import annotations
@@ -283,6 +285,27 @@ def _record(rp: int) -> Record:
 
 # ---- configuration ---------------------------------------------------------------
 
+#: A pairing confirmation: called with the six digits ("042917"); return True
+#: only if the user saw the same digits on the other screen and agreed.
+PairConfirm = Callable[[str], bool]
+
+
+def _confirmer(confirm: PairConfirm, on_error: Callable[[BaseException], None]) -> Any:
+    """A stek_pair_confirm_cb over confirm(digits).  Only True confirms:
+    anything else, or an exception (handed to on_error), refuses."""
+    if not callable(confirm):
+        raise TypeError(f"confirm must be callable, not {type(confirm).__name__}")
+
+    def tramp(_ctx: Any, sas: Optional[bytes]) -> int:
+        try:
+            return 1 if confirm(_str(sas)) is True else 0
+        except BaseException as e:  # noqa: BLE001 - reported, not lost
+            on_error(e)
+            return 0
+
+    return _lib.PairConfirmFn(tramp)
+
+
 class _Config:
     """A stek_config and the Python objects it points to."""
 
@@ -292,7 +315,8 @@ class _Config:
                  identity_seed: Optional[bytes] = None,
                  passphrase: Union[str, bytes, None] = None,
                  pwhash_opslimit: int = 0, pwhash_memlimit: int = 0,
-                 on_clock_error: Optional[Callable[[BaseException], None]] = None) -> None:
+                 pair_confirm: Optional[PairConfirm] = None,
+                 on_error: Optional[Callable[[BaseException], None]] = None) -> None:
         self.cfg = _lib.padded(_lib.Config)
         lib.stek_config_init(byref(self.cfg))
         self.keep: List[Any] = []
@@ -303,8 +327,8 @@ class _Config:
                 try:
                     return int(clock())
                 except BaseException as e:  # noqa: BLE001 - reported, not lost
-                    if on_clock_error is not None:
-                        on_clock_error(e)
+                    if on_error is not None:
+                        on_error(e)
                     else:
                         traceback.print_exc()
                     return int(time.time() * 1000)
@@ -333,6 +357,10 @@ class _Config:
             self.cfg.pwhash_opslimit = pwhash_opslimit
         if pwhash_memlimit:
             self.cfg.pwhash_memlimit = pwhash_memlimit
+        if pair_confirm is not None:
+            confirm = _confirmer(pair_confirm, on_error or (lambda _e: traceback.print_exc()))
+            self.keep.append(confirm)
+            self.cfg.pair_confirm = confirm
 
     @property
     def ref(self) -> Any:
@@ -443,7 +471,7 @@ class Store:
         self.path = os.fsdecode(path)
         self._config = _Config(clock, max_clock_skew_ms, zoneinfo_dir, identity_seed,
                                passphrase, pwhash_opslimit, pwhash_memlimit,
-                               on_clock_error=self._defer)
+                               on_error=self._defer)
         h = c_void_p()
         rc = lib.stek_open(byref(h), _path(path), self._config.ref)
         pending, self._pending = self._pending, None
@@ -880,6 +908,38 @@ class Store:
                 self._check(lib.stek_invite_accept(h, _text(token, "token"),
                                                    _text(host, "host"), port, byref(opt)))
 
+    def pair_offer(self, ttl_s: float = 600) -> None:
+        """Open a one-shot pairing offer to the current space for ttl_s
+        seconds (at most an hour), replacing any offer still open.
+
+        A Server on this store's file started with pair_confirm then takes
+        one pairing attempt: both screens show the same six digits, and the
+        new device (pair_join()) gets the space if both users confirm.  The
+        offer is spent by that first attempt, whatever its outcome."""
+        with self._using() as h:
+            self._check(lib.stek_pair_offer(h, int(ttl_s * 1000)))
+
+    def pair_join(self, host: str, port: int, confirm: PairConfirm, *,
+                  timeout_ms: Optional[int] = 300_000,
+                  progress: Optional[ProgressCallback] = None,
+                  cancel: Optional[Cancel] = None) -> str:
+        """Join a space by pairing with the member whose Server at host:port
+        has a pairing offer open (pair_offer()); returns the space id, now
+        current (sync() to fetch its content).
+
+        confirm(digits) is called on this thread with the six digits this
+        screen should show; only True confirms.  RefusedError if either user
+        did not confirm, or the member had no offer open; SignatureError if
+        the member's reveal did not match its commitment (an attack).
+        timeout_ms (default 5 minutes): the member's user decides meanwhile."""
+        fn = _confirmer(confirm, self._defer)
+        space = (c_uint8 * _lib.ID_BYTES)()
+        with self._sync_options(timeout_ms, progress, cancel, False) as opt:
+            with self._using() as h:
+                self._check(lib.stek_pair_join(h, _text(host, "host"), port, fn, None,
+                                               byref(opt), space))
+        return bytes(space).hex()
+
     def discover(self, timeout_ms: int = 5000, address: Optional[str] = None,
                  port: int = _lib.DISCOVERY_PORT, *,
                  until: Optional[Callable[[Peer], bool]] = None) -> List[Peer]:
@@ -1096,18 +1156,27 @@ class Signals:
 
 class Server:
     """A sync server on a thread of its own, serving the store at path:
-    Server(path, port=0, *, bind="127.0.0.1", **store_options).
+    Server(path, port=0, *, bind="127.0.0.1", pair_confirm=None,
+    **store_options).
 
     It opens its own handle on the store, so Stores on the same file stay
     usable meanwhile.  port 0 takes a free port: read it from .port.  Use it
     as a context manager; stop() closes every connection and joins the
-    thread.  A clock given here runs on the server's thread."""
+    thread.
+
+    pair_confirm(digits) -> bool answers a pairing attempt on an offer
+    opened with Store.pair_offer(): only True confirms; without it every
+    pairing is refused.  It and a clock given here run on the server's
+    thread, which serves no one else meanwhile.  An exception they raise
+    (a pairing it refuses) is re-raised by stop()."""
 
     def __init__(self, path: PathLike, port: int = 0, *, bind: str = "127.0.0.1",
-                 **options: Any) -> None:
+                 pair_confirm: Optional[PairConfirm] = None, **options: Any) -> None:
         self._p: Optional[int] = None
         self._mu = threading.Lock()
-        self._config = _Config(**options)
+        self._errors: List[BaseException] = []
+        self._config = _Config(pair_confirm=pair_confirm, on_error=self._errors.append,
+                               **options)
         p = c_void_p()
         rc = lib.stek_server_start(byref(p), _path(path), self._config.ref,
                                    _text(bind, "bind"), port, None)
@@ -1128,18 +1197,28 @@ class Server:
         return done.value, failed.value
 
     def stop(self) -> None:
+        """Close every connection, join the server's thread, free it; then
+        raise the first exception one of its callbacks raised, if any."""
         with self._mu:
             p, self._p = self._p, None
             if p:
                 lib.stek_server_stop(p)
+            errors = list(self._errors)
+            del self._errors[:]
+        if errors:
+            raise errors[0]
 
     close = stop
 
     def __enter__(self) -> "Server":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        try:
+            self.stop()
+        except BaseException:
+            if exc_type is None:  # else the exception of the with block wins
+                raise
 
     def __del__(self) -> None:
         try:

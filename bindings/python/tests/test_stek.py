@@ -587,6 +587,124 @@ class TestSync(StoreTest):
                          [(p.space, p.host, p.port) for p in peers])
 
 
+class TestPairing(StoreTest):
+    """Pairing by six digits: a member's Server with pair_confirm and an
+    offer (Store.pair_offer()), a new device's Store.pair_join()."""
+
+    def member(self, answer: object,
+               name: str = "a.db") -> Tuple[stek.Store, str, stek.Server, List[str]]:
+        """A store with a space, a note and an open offer, served by a
+        Server whose user answers answer; the digits it is shown go to the
+        list returned, from the server's thread."""
+        a = self.open(name)
+        space = a.create_space("STEK Bezemheide")
+        a.put("note", None, title="welcome")
+        a.pair_offer(ttl_s=60)
+        shown: List[str] = []
+        caller = threading.get_ident()
+
+        def confirm(sas: str) -> object:
+            self.assertNotEqual(caller, threading.get_ident())  # the server's thread
+            shown.append(sas)
+            return answer
+
+        srv = stek.Server(self.path(name), pair_confirm=confirm)
+        self.addCleanup(srv.stop)
+        return a, space, srv, shown
+
+    def join(self, srv: stek.Server, answer: object,
+             name: str = "d.db") -> Tuple[stek.Store, List[str], object]:
+        """A new device pairs with srv, its user answering answer: the
+        store, the digits it showed, and the space id or the exception."""
+        d = self.open(name)
+        shown: List[str] = []
+
+        def confirm(sas: str) -> object:
+            shown.append(sas)
+            return answer
+
+        try:
+            result: object = d.pair_join("127.0.0.1", srv.port, confirm, timeout_ms=30000)
+        except stek.StekError as e:
+            result = e
+        return d, shown, result
+
+    def test_both_users_confirm_the_same_digits_then_the_device_syncs(self) -> None:
+        a, space, srv, member_saw = self.member(True)
+        d, device_saw, result = self.join(srv, True)
+        self.assertEqual(space, result)
+        self.assertEqual([space], [x.id for x in d.spaces()])
+        self.assertEqual(1, len(device_saw))
+        self.assertRegex(device_saw[0], r"^[0-9]{6}$")
+        self.assertEqual(device_saw, member_saw)
+        d.put("note", None, title="from the new device")
+        d.sync("127.0.0.1", srv.port)
+        self.assertEqual(a.state_hash(), d.state_hash())
+        self.assertEqual(2, len(list(a.records("note"))))
+        srv.stop()  # no callback raised
+
+    def test_member_refuses_then_both_sides_are_refused(self) -> None:
+        _a, _space, srv, member_saw = self.member(False)
+        d, device_saw, result = self.join(srv, True)
+        self.assertIsInstance(result, stek.RefusedError)
+        self.assertEqual(-21, result.code)  # type: ignore[union-attr]
+        self.assertEqual(device_saw, member_saw)  # it was asked the same digits
+        self.assertEqual([], d.spaces())
+
+    def test_device_refuses_and_only_true_confirms(self) -> None:
+        for i, answer in enumerate((False, "yes", 1)):
+            with self.subTest(answer=answer):
+                _a, _space, srv, _member_saw = self.member(True, f"a{i}.db")
+                d, device_saw, result = self.join(srv, answer, f"d{i}.db")
+                self.assertIsInstance(result, stek.RefusedError)
+                self.assertEqual(1, len(device_saw))
+                self.assertEqual([], d.spaces())
+                srv.stop()
+
+    def test_an_offer_takes_one_attempt_and_none_is_refused(self) -> None:
+        a, _space, srv, _member_saw = self.member(True)
+        _d, _shown, first = self.join(srv, False)
+        self.assertIsInstance(first, stek.RefusedError)
+        e = self.open("e.db")
+        with self.assertRaises(stek.RefusedError):  # the offer is spent
+            e.pair_join("127.0.0.1", srv.port, lambda _sas: True, timeout_ms=30000)
+        self.assertEqual([], e.spaces())
+        with self.assertRaises(stek.InvalidArgumentError):
+            a.pair_offer(ttl_s=2 * 3600)  # an hour at most
+        with self.assertRaises(TypeError):
+            e.pair_join("127.0.0.1", srv.port, None)  # type: ignore[arg-type]
+
+    def test_server_without_pair_confirm_refuses(self) -> None:
+        a = self.open("a.db")
+        a.create_space()
+        a.pair_offer(ttl_s=60)
+        srv = stek.Server(self.path("a.db"))
+        self.addCleanup(srv.stop)
+        d = self.open("d.db")
+        with self.assertRaises(stek.RefusedError):
+            d.pair_join("127.0.0.1", srv.port, lambda _sas: True, timeout_ms=30000)
+
+    def test_confirm_exceptions_refuse_and_are_raised(self) -> None:
+        def boom(_sas: str) -> bool:
+            raise KeyError("from confirm")
+
+        _a, _space, srv, _member_saw = self.member(True)
+        d = self.open("d.db")
+        with self.assertRaises(KeyError):  # the device's confirm, re-raised
+            d.pair_join("127.0.0.1", srv.port, boom, timeout_ms=30000)
+        self.assertEqual([], d.spaces())
+
+        m = self.open("m.db")
+        m.create_space()
+        m.pair_offer(ttl_s=60)
+        msrv = stek.Server(self.path("m.db"), pair_confirm=boom)
+        with self.assertRaises(stek.RefusedError):
+            d.pair_join("127.0.0.1", msrv.port, lambda _sas: True, timeout_ms=30000)
+        with self.assertRaises(KeyError):  # the member's confirm, raised by stop()
+            msrv.stop()
+        msrv.stop()  # raised once
+
+
 class TestProcesses(StoreTest):
     def test_sync_between_processes_with_python_m_stek(self) -> None:
         a, b = self.pair()
