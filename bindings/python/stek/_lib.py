@@ -34,6 +34,7 @@ DISCOVERY_PORT = 47115
 DISCOVERY_PERIOD_MS = 2000
 SERVER_MAX_PEERS = 64
 SERVER_IDLE_MS = 30000
+SERVER_SESSION_MS = 900000
 PAIR_MAX_TTL_MS = 60 * 60 * 1000
 INVITE_MAX_TTL_MS = 30 * 24 * 3600 * 1000
 REPORT_CSV = 1
@@ -109,6 +110,19 @@ class SyncOptions(Structure):
         ("progress_ctx", c_void_p),
         ("cancel", c_void_p),
         ("relay", c_int),
+    ]
+
+
+SessionEndFn = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+
+
+class ServerOptions(Structure):
+    _fields_ = [
+        ("max_peers", c_int),
+        ("idle_ms", c_int64),
+        ("session_ms", c_int64),
+        ("on_session_end", SessionEndFn),
+        ("on_session_end_ctx", c_void_p),
     ]
 
 
@@ -267,6 +281,7 @@ _proto("stek_sync_options_init", None, c_void_p)
 _proto("stek_sync", c_int, c_void_p, c_char_p, c_int, c_void_p, POINTER(SyncStats))
 _proto("stek_server_start", c_int, POINTER(c_void_p), c_char_p, c_void_p, c_char_p, c_int,
        c_void_p)
+_proto("stek_server_options_init", None, c_void_p)
 _proto("stek_server_port", c_int, c_void_p)
 _proto("stek_server_errmsg", c_char_p, c_void_p)
 _proto("stek_server_counts", None, c_void_p, POINTER(c_uint64), POINTER(c_uint64))

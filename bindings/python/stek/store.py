@@ -1154,6 +1154,10 @@ class Signals:
 
 # ---- server and announcer ---------------------------------------------------------
 
+#: Called as each server session ends: None after success, else its error.
+SessionEndCallback = Callable[[Optional[StekError]], None]
+
+
 class Server:
     """A sync server on a thread of its own, serving the store at path:
     Server(path, port=0, *, bind="127.0.0.1", pair_confirm=None,
@@ -1164,22 +1168,52 @@ class Server:
     as a context manager; stop() closes every connection and joins the
     thread.
 
+    Limits against hostile or broken peers (stek_server_options; None:
+    the library's default): max_peers sessions at once (64), a connection
+    beyond them is accepted and closed at once, ending with BusyError;
+    idle_ms (30 s) without traffic and session_ms (15 min) in all cut a
+    session with TimeoutError.  on_session_end(error) is called as each
+    session ends, a refused connection too, with None after success or the
+    StekError it failed with; it must not block or call into the server.
+
     pair_confirm(digits) -> bool answers a pairing attempt on an offer
     opened with Store.pair_offer(): only True confirms; without it every
-    pairing is refused.  It and a clock given here run on the server's
-    thread, which serves no one else meanwhile.  An exception they raise
-    (a pairing it refuses) is re-raised by stop()."""
+    pairing is refused.  These callbacks and a clock given here run on the
+    server's thread, which serves no one else meanwhile.  An exception
+    they raise (a pairing it refuses) is re-raised by stop()."""
 
     def __init__(self, path: PathLike, port: int = 0, *, bind: str = "127.0.0.1",
+                 max_peers: Optional[int] = None, idle_ms: Optional[int] = None,
+                 session_ms: Optional[int] = None,
+                 on_session_end: Optional[SessionEndCallback] = None,
                  pair_confirm: Optional[PairConfirm] = None, **options: Any) -> None:
         self._p: Optional[int] = None
         self._mu = threading.Lock()
         self._errors: List[BaseException] = []
         self._config = _Config(pair_confirm=pair_confirm, on_error=self._errors.append,
                                **options)
+        self._opt = _lib.padded(_lib.ServerOptions)
+        lib.stek_server_options_init(byref(self._opt))
+        if max_peers is not None:
+            self._opt.max_peers = max_peers
+        if idle_ms is not None:
+            self._opt.idle_ms = idle_ms
+        if session_ms is not None:
+            self._opt.session_ms = session_ms
+        if on_session_end is not None:
+            errors = self._errors  # not self: no cycle keeps a lost Server alive
+
+            def ended(_ctx: Any, rc: int, msg: Optional[bytes]) -> None:
+                try:
+                    on_session_end(None if rc == 0 else error_for(rc, _str(msg)))
+                except BaseException as e:  # noqa: BLE001 - re-raised by stop()
+                    errors.append(e)
+
+            self._on_end = _lib.SessionEndFn(ended)
+            self._opt.on_session_end = self._on_end
         p = c_void_p()
         rc = lib.stek_server_start(byref(p), _path(path), self._config.ref,
-                                   _text(bind, "bind"), port, None)
+                                   _text(bind, "bind"), port, byref(self._opt))
         if rc < 0:
             msg = _str(lib.stek_server_errmsg(p)) if p.value else None
             lib.stek_server_stop(p)

@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -585,6 +586,79 @@ class TestSync(StoreTest):
                                until=lambda p: True)
         self.assertEqual([(b.spaces()[0].id, "127.0.0.1", 4242)],
                          [(p.space, p.host, p.port) for p in peers])
+
+
+class TestServerOptions(StoreTest):
+    """Server(max_peers=, idle_ms=, session_ms=, on_session_end=)."""
+
+    def serve(self, **options) -> Tuple[stek.Server, "queue.Queue[object]"]:
+        """A server on a.db; each session's end (None or its error) goes to
+        the queue, from the server's thread."""
+        ended: "queue.Queue[object]" = queue.Queue()
+        srv = stek.Server(self.path("a.db"), on_session_end=ended.put, **options)
+        self.addCleanup(srv.stop)
+        return srv, ended
+
+    def quiet_peer(self, port: int) -> socket.socket:
+        """A connection that sends nothing (it holds a session)."""
+        c = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.addCleanup(c.close)
+        return c
+
+    def test_a_connection_beyond_max_peers_is_refused_busy(self) -> None:
+        a, b = self.pair()
+        srv, ended = self.serve(max_peers=1)
+        hold = self.quiet_peer(srv.port)  # accepted first: the one session
+        with self.assertRaises(stek.NetworkError):  # closed during the handshake
+            b.sync("127.0.0.1", srv.port, timeout_ms=10000)
+        busy = ended.get(timeout=30)
+        self.assertIsInstance(busy, stek.BusyError)
+        self.assertEqual(-22, busy.code)  # type: ignore[attr-defined]
+        self.assertIn("max_peers", busy.message)  # type: ignore[attr-defined]
+        hold.close()
+        self.assertIsInstance(ended.get(timeout=30), stek.StekError)  # the slot is free
+        b.sync("127.0.0.1", srv.port, timeout_ms=10000)
+        self.assertIsNone(ended.get(timeout=30))  # a session that succeeded
+        self.assertEqual(a.state_hash(), b.state_hash())
+
+    def test_idle_ms_cuts_a_quiet_session(self) -> None:
+        self.pair()
+        srv, ended = self.serve(idle_ms=50)
+        quiet = self.quiet_peer(srv.port)
+        cut = ended.get(timeout=30)
+        self.assertIsInstance(cut, stek.TimeoutError)
+        self.assertIn("idle_ms", cut.message)  # type: ignore[attr-defined]
+        self.assertEqual(b"", quiet.recv(1))  # the server closed it
+
+    def test_session_ms_cuts_a_session_however_long_its_idle_limit(self) -> None:
+        self.pair()
+        srv, ended = self.serve(idle_ms=600000, session_ms=50)
+        self.quiet_peer(srv.port)
+        cut = ended.get(timeout=30)
+        self.assertIsInstance(cut, stek.TimeoutError)
+        self.assertIn("session_ms", cut.message)  # type: ignore[attr-defined]
+        self.assertEqual((0, 1), srv.counts())
+
+    def test_options_out_of_range_are_invalid(self) -> None:
+        self.pair()
+        for bad in ({"max_peers": 0}, {"idle_ms": 0}, {"session_ms": -1}):
+            with self.subTest(**bad):
+                with self.assertRaises(stek.InvalidArgumentError):
+                    stek.Server(self.path("a.db"), **bad)
+
+    def test_on_session_end_exception_is_raised_by_stop(self) -> None:
+        a, b = self.pair()
+        seen: "queue.Queue[object]" = queue.Queue()
+
+        def ended(err: object) -> None:
+            seen.put(err)
+            raise KeyError("from on_session_end")
+
+        srv = stek.Server(self.path("a.db"), on_session_end=ended)
+        b.sync("127.0.0.1", srv.port, timeout_ms=10000)  # the server goes on serving
+        self.assertIsNone(seen.get(timeout=30))
+        with self.assertRaises(KeyError):
+            srv.stop()
 
 
 class TestPairing(StoreTest):
