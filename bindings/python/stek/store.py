@@ -40,7 +40,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
 
 from . import _lib
 from ._lib import lib
-from .errors import (EINVAL, ESTATE, ClosedError, InvalidArgumentError,
+from .errors import (EINVAL, ENOSPACE, ESTATE, ClosedError, InvalidArgumentError,
                      StekError, error_for)
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -578,6 +578,18 @@ class Store:
                 self._check(lib.stek_space_get(h, i, buf, byref(name)))
                 out.append(Space(bytes(buf).hex(), _str(name.value)))
         return out
+
+    @property
+    def current_space(self) -> Optional[str]:
+        """The id of the current space, or None if none is chosen (a store
+        holding exactly one space has it current from open on)."""
+        buf = (c_uint8 * _lib.ID_BYTES)()
+        with self._using() as h:
+            rc = lib.stek_space_current(h, buf)
+            if rc == ENOSPACE:
+                return None
+            self._check(rc)
+        return bytes(buf).hex()
 
     def use_space(self, space_id: IdLike) -> None:
         sid = _id(space_id, what="space id")

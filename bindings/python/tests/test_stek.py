@@ -9,11 +9,13 @@ sleeps: waits are the library's own deadlines or callbacks.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import gc
 import json
 import os
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -30,8 +32,13 @@ except ImportError:  # python3-icalendar is optional here
     icalendar = None
 
 SITE = "Kantine Bezemheide"
-WEEK_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
-                       "examples", "python", "week.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+WEEK_PY = os.path.join(HERE, "..", "..", "..", "examples", "python", "week.py")
+STEK_H = os.path.join(HERE, "..", "..", "..", "libstek", "include", "stek.h")
+README = os.path.join(HERE, "..", "README.md")
+# What stek.h has that the package does not call, each named in its README
+# with the Python that does the same.
+UNBOUND = {"stek_record_json", "stek_record_find", "stek_id_to_hex", "stek_id_from_hex"}
 FAST_KDF = {"pwhash_opslimit": 1, "pwhash_memlimit": 8192}  # tests only
 # Changes a space share writes in the sharer's space: the "stek.member"
 # record of the device it shares with, which syncs like any other change.
@@ -87,6 +94,20 @@ class TestRecords(StoreTest):
         self.assertNotIn("title", s.get("note", rid))
         self.assertEqual([rid], [r["id"] for r in s.records("note")])
         self.assertEqual([], list(s.records("other")))
+
+    def test_current_space_follows_create_use_and_open(self) -> None:
+        s = self.open()
+        self.assertIsNone(s.current_space)
+        x = s.create_space("X")
+        self.assertEqual(x, s.current_space)
+        y = s.create_space("Y")
+        self.assertEqual(y, s.current_space)
+        s.use_space(x)
+        self.assertEqual(x, s.current_space)
+        with stek.Store(self.path("one.db")) as one:
+            z = one.create_space("Z")
+        with stek.Store(self.path("one.db")) as one:
+            self.assertEqual(z, one.current_space)  # the only space: current from open on
 
     def test_multi_field_put_is_one_change(self) -> None:
         s = self.open()
@@ -148,6 +169,37 @@ class TestRecords(StoreTest):
         s.create_space()
         s.signals.record("energy", SITE, "")
         self.assertEqual(["2026-W06"], [x.week for x in s.signals.list()])
+
+
+class TestBinding(unittest.TestCase):
+    def test_every_function_of_stek_h_is_bound_or_named_in_the_readme(self) -> None:
+        with open(STEK_H) as f:
+            declared = set(re.findall(r"STEK_API\s[^;(]*?\b(stek_\w+)\s*\(", f.read()))
+        self.assertGreater(len(declared), 60)  # the pattern still finds them
+        # ctypes keeps each function looked up as an attribute of the library.
+        bound = {n for n in vars(stek._lib.lib) if n.startswith("stek_")}
+        self.assertEqual(set(), declared - bound - UNBOUND, "stek.h functions not bound")
+        self.assertEqual(set(), UNBOUND & bound, "bound, yet listed as unbound")
+        with open(README) as f:
+            readme = f.read()
+        self.assertEqual([], [n for n in sorted(UNBOUND) if f"`{n}`" not in readme])
+
+    def test_record_dicts_are_what_stek_record_json_writes(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="stek-py-") as d, \
+                stek.Store(os.path.join(d, "a.db")) as s:
+            s.create_space()
+            rid = s.put("note", None, {"summary.nl": "Énergie \"q\"\n"}, title="Koffie",
+                        n=-42, tags=["b", "a"])
+            f = stek._lib.lib["stek_record_json"]  # [], not ".": not kept on lib
+            f.restype, f.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+            p = ctypes.c_void_p()
+            with s._using() as h:
+                s._check(stek._lib.lib.stek_get(h, b"note", bytes.fromhex(rid), ctypes.byref(p)))
+                try:
+                    text = stek._lib.take_string(f(p))
+                finally:
+                    stek._lib.lib.stek_record_free(p)
+            self.assertEqual(json.loads(text), s.get("note", rid))
 
 
 class TestErrors(StoreTest):
@@ -707,6 +759,7 @@ class TestPairing(StoreTest):
         a, space, srv, member_saw = self.member(True)
         d, device_saw, result = self.join(srv, True)
         self.assertEqual(space, result)
+        self.assertEqual(space, d.current_space)
         self.assertEqual([space], [x.id for x in d.spaces()])
         self.assertEqual(1, len(device_saw))
         self.assertRegex(device_saw[0], r"^[0-9]{6}$")
