@@ -276,6 +276,53 @@ class TestErrors(StoreTest):
         s.on_change(None)
         s.put("note", None, title="y")  # the store is still fine
 
+    def test_close_from_inside_a_callback_is_refused(self) -> None:
+        s = self.open()
+        s.create_space()
+        s.on_change(lambda *_: s.close())
+        with self.assertRaises(stek.ClosedError) as cm:
+            s.put("note", None, title="x")
+        self.assertIn("inside a callback", cm.exception.message)
+        self.assertFalse(s.closed)  # the handle is intact
+        s.on_change(None)
+        s.put("note", None, title="y")
+        self.assertEqual(2, len(list(s.records())))
+
+    def test_no_change_callback_after_close_returns(self) -> None:
+        # A writer thread puts until the store is closed under it; the
+        # callback never sees the store closed, and no call comes after
+        # close() has returned.
+        s = self.open()
+        s.create_space()
+        calls: List[bool] = []
+        some = threading.Event()
+
+        def listener(*_: object) -> None:
+            calls.append(s.closed)
+            if len(calls) >= 20:
+                some.set()
+
+        s.on_change(listener)
+        ended: List[BaseException] = []
+
+        def writer() -> None:
+            try:
+                while True:
+                    s.put("note", None, title="w")
+            except BaseException as e:  # noqa: BLE001
+                ended.append(e)
+
+        t = threading.Thread(target=writer)
+        t.start()
+        self.assertTrue(some.wait(30))
+        s.close()
+        after_close = len(calls)
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual([stek.ClosedError], [type(e) for e in ended])
+        self.assertEqual(after_close, len(calls))
+        self.assertNotIn(True, calls)
+
     def test_callback_exception_reaches_the_caller(self) -> None:
         s = self.open()
         s.create_space()
