@@ -33,7 +33,7 @@ except ImportError:  # python3-icalendar is optional here
 
 SITE = "Kantine Bezemheide"
 HERE = os.path.dirname(os.path.abspath(__file__))
-WEEK_PY = os.path.join(HERE, "..", "..", "..", "examples", "python", "week.py")
+WEEK_PY = os.path.normpath(os.path.join(HERE, "..", "..", "..", "examples", "python", "week.py"))
 STEK_H = os.path.join(HERE, "..", "..", "..", "libstek", "include", "stek.h")
 README = os.path.join(HERE, "..", "README.md")
 # What stek.h has that the package does not call, each named in its README
@@ -922,8 +922,9 @@ class TestPassphrase(StoreTest):
 
 
 class TestExample(StoreTest):
-    @unittest.skipUnless(os.path.exists(WEEK_PY), "examples/python/week.py is not here")
     def test_week_py_prints_schedule_and_report(self) -> None:
+        # The example is part of the deliverable: missing is a failure.
+        self.assertTrue(os.path.isfile(WEEK_PY), f"{WEEK_PY} is missing")
         with stek.Store(self.path("stek.db")) as s:
             s.create_space("STEK Bezemheide")
             s.schedules.put(title="Koffie & Formulieren", site=SITE,
