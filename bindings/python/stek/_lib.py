@@ -21,7 +21,7 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int,
                     c_int64, c_size_t, c_uint8, c_uint16, c_uint64,
                     c_ulonglong, c_void_p)
-from typing import List, Optional
+from typing import List, Optional, Type, TypeVar
 
 # ---- constants (stek.h) -----------------------------------------------------
 
@@ -173,7 +173,10 @@ class Signal(Structure):
     ]
 
 
-def padded(struct_type: type) -> Structure:
+_S = TypeVar("_S", bound=Structure)
+
+
+def padded(struct_type: Type[_S]) -> _S:
     """A zeroed instance of struct_type with _SLACK spare bytes behind it."""
     buf = (c_uint8 * (ctypes.sizeof(struct_type) + _SLACK))()
     obj = struct_type.from_buffer(buf)

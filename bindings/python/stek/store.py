@@ -323,9 +323,11 @@ class _Config:
         if max_clock_skew_ms is not None:
             self.cfg.max_clock_skew_ms = max_clock_skew_ms
         if clock is not None:
+            read_clock = clock  # (not Optional, for the closure)
+
             def tick(_ctx: Any) -> int:
                 try:
-                    return int(clock())
+                    return int(read_clock())
                 except BaseException as e:  # noqa: BLE001 - reported, not lost
                     if on_error is not None:
                         on_error(e)
@@ -679,6 +681,7 @@ class Store:
         p = c_void_p()
         with self._using() as h:
             self._check(lib.stek_get(h, _text(type, "type"), _id(id), byref(p)))
+            assert p.value is not None  # stek_get() succeeded
             try:
                 return _record(p.value)
             finally:
@@ -782,11 +785,13 @@ class Store:
         of the call that committed it.  None removes it.  Returns callback,
         so that it can be used as a decorator."""
         if callback is None:
-            fn = _lib.ChangeFn()
+            fn = _lib.ChangeFn()  # type: ignore[call-overload] # NULL: no callback
         else:
+            cb = callback  # (not Optional, for the closure)
+
             def trampoline(_ctx: Any, type_: Optional[bytes], idp: int, origin: int) -> None:
                 try:
-                    callback(_str(type_), ctypes.string_at(idp, _lib.ID_BYTES).hex(),
+                    cb(_str(type_), ctypes.string_at(idp, _lib.ID_BYTES).hex(),
                              Origin(origin))
                 except BaseException as e:  # noqa: BLE001 - re-raised by _check
                     self._defer(e)
@@ -862,10 +867,11 @@ class Store:
         try:
             if progress is not None:
                 assert cancel is not None
+                report = progress  # (not Optional, for the closure)
 
                 def tramp(_ctx: Any, sp: Any) -> None:
                     try:
-                        progress(SyncStats._of(sp.contents))
+                        report(SyncStats._of(sp.contents))
                     except BaseException as e:  # noqa: BLE001 - re-raised by _check
                         self._defer(e)
                         lib.stek_cancel_trigger(opt.cancel)
@@ -1214,10 +1220,11 @@ class Server:
             self._opt.session_ms = session_ms
         if on_session_end is not None:
             errors = self._errors  # not self: no cycle keeps a lost Server alive
+            tell = on_session_end  # (not Optional, for the closure)
 
             def ended(_ctx: Any, rc: int, msg: Optional[bytes]) -> None:
                 try:
-                    on_session_end(None if rc == 0 else error_for(rc, _str(msg)))
+                    tell(None if rc == 0 else error_for(rc, _str(msg)))
                 except BaseException as e:  # noqa: BLE001 - re-raised by stop()
                     errors.append(e)
 
