@@ -7,26 +7,36 @@
 # through a FIFO: no sleeps); Java process 2 joins by invitation, writes a
 # note and syncs; a Python process (the stek package over ctypes, with
 # STEK_LIBRARY set to the built libstek) joins by invitation, writes and
-# syncs; Java 2 syncs again to fetch Python's note.  All three state hashes
-# must be equal.  Without bindings/python/stek the third peer is the stek
-# CLI instead (said on stdout).
+# syncs, then another serves the Python store; Java 2 syncs with that
+# Python server, so Python's note reaches it directly, not through Java 1.
+# All three state hashes must be equal.  The Python peer is required: a
+# missing or broken bindings/python fails the test.  (STEK_BIN is not used
+# any more; the argument stays for the caller's sake.)
 set -euo pipefail
 JAVA=${1:?usage: cross_lang_test.sh JAVA CLASSPATH JNI_LIB PYTHON PYTHON_PATH LIBSTEK STEK_BIN}
-CP=$2 JNI=$3 PYTHON=$4 PYPATH=$5 LIBSTEK=$6 STEK=$7
+CP=$2 JNI=$3 PYTHON=$4 PYPATH=$5 LIBSTEK=$6
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stek-cross-lang.XXXXXX")
-srv=
+srv= pysrv=
 cleanup() {
-  if [ -n "$srv" ]; then kill -TERM "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; fi
+  for p in $srv $pysrv; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Servers start with exec, so that $! is the peer itself, for cleanup's kill.
 jpeer() { "$JAVA" -Xmx128m -Dorg.libstek.jni="$JNI" -cp "$CP" org.libstek.CrossPeer "$@"; }
+pypeer() { PYTHONPATH="$PYPATH" STEK_LIBRARY="$LIBSTEK" "$PYTHON" "$@"; }
+
+if [ ! -f "$PYPATH/stek/__init__.py" ]; then
+  echo "FAIL: the Python peer is required, and $PYPATH/stek/__init__.py is missing"
+  exit 1
+fi
 
 # Java 1: the store, its space and two invitations; then serve it.
 mapfile -t tokens < <(jpeer init "$tmp/j1.db" 2)
 [ "${#tokens[@]}" = 2 ] || { echo "FAIL: java 1 made no invitations"; exit 1; }
 mkfifo "$tmp/ctl" "$tmp/out"
-jpeer serve "$tmp/j1.db" <"$tmp/ctl" >"$tmp/out" &
+(exec "$JAVA" -Xmx128m -Dorg.libstek.jni="$JNI" -cp "$CP" org.libstek.CrossPeer \
+  serve "$tmp/j1.db") <"$tmp/ctl" >"$tmp/out" &
 srv=$!
 exec 4>"$tmp/ctl" 3<"$tmp/out"
 port=
@@ -38,9 +48,8 @@ echo "java 1 serves on 127.0.0.1:$port"
 j2=$(jpeer join "$tmp/j2.db" "${tokens[0]}" "$port")
 echo "java 2 joined and synced: $j2"
 
-# Python: join, write, sync (or the CLI, if the Python binding is not there).
-if [ -f "$PYPATH/stek/__init__.py" ]; then
-  py=$(PYTHONPATH="$PYPATH" STEK_LIBRARY="$LIBSTEK" "$PYTHON" - "$tmp/py.db" "${tokens[1]}" "$port" <<'PY'
+# Python: join, write, sync.
+py=$(pypeer - "$tmp/py.db" "${tokens[1]}" "$port" <<'PY'
 import sys
 import stek
 path, token, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -50,20 +59,28 @@ with stek.Store(path) as s:
     s.sync("127.0.0.1", port)
     print(s.state_hash())
 PY
-)
-  echo "python joined and synced: $py"
-else
-  echo "NOTE: bindings/python/stek is missing: the third peer is the stek CLI"
-  "$STEK" --store "$tmp/cli" invite accept "${tokens[1]}" --peer "127.0.0.1:$port" >/dev/null
-  "$STEK" --store "$tmp/cli" record put note --json '{"from":"cli"}' >/dev/null
-  "$STEK" --store "$tmp/cli" sync "127.0.0.1:$port" >/dev/null
-  py=$("$STEK" --store "$tmp/cli" state-hash)
-  echo "cli joined and synced: $py"
-fi
+) || { echo "FAIL: the Python peer could not join and sync"; exit 1; }
+echo "python joined and synced: $py"
 
-# Java 2 again, for the third peer's note.
-j2=$(jpeer sync "$tmp/j2.db" "$port")
-echo "java 2 synced again: $j2"
+# Python serves its store; Java 2 syncs with it, for Python's note.
+mkfifo "$tmp/pyctl" "$tmp/pyout"
+(PYTHONPATH="$PYPATH" STEK_LIBRARY="$LIBSTEK" exec "$PYTHON" -m stek "$tmp/py.db" serve) \
+  <"$tmp/pyctl" >"$tmp/pyout" &
+pysrv=$!
+exec 6>"$tmp/pyctl" 5<"$tmp/pyout"
+pyline=
+read -t 60 -r pyline <&5 || true
+[[ "$pyline" =~ ^\{\"port\":\ ([0-9]+)\}$ ]] || { echo "FAIL: python did not print its port: $pyline"; exit 1; }
+pyport=${BASH_REMATCH[1]}
+echo "python serves on 127.0.0.1:$pyport"
+j2=$(jpeer sync "$tmp/j2.db" "$pyport")
+echo "java 2 synced with python: $j2"
+exec 6>&-
+wait "$pysrv" || { echo "FAIL: the Python server did not stop cleanly"; exit 1; }
+pysrv=
+exec 5<&-
+py=$(pypeer -m stek "$tmp/py.db" state-hash)
+echo "python stopped: $py"
 
 echo stop >&4
 exec 4>&-

@@ -41,13 +41,13 @@ def main() -> int:
     if not os.path.exists(path):  # opening would create an empty store
         print(f"week.py: no store at {path}", file=sys.stderr)
         return 1
-    options = {}
+    passphrase = None
     if args.passphrase_file:
         with open(args.passphrase_file, "rb") as f:
-            options["passphrase"] = f.read().rstrip(b"\r\n")
+            passphrase = f.read().rstrip(b"\r\n")
 
     try:
-        with stek.Store(path, **options) as store:
+        with stek.Store(path, passphrase=passphrase) as store:
             spaces = store.spaces()
             if args.space:
                 store.use_space(args.space)

@@ -13,13 +13,13 @@ usual install prefixes, or by ctypes.util.find_library("stek").  Thread
 rules and callbacks: see stek.store.
 """
 
-from ._lib import DISCOVERY_PORT, INVITE_MAX_TTL_MS, REPORT_DEFAULT_K
+from ._lib import DISCOVERY_PORT, INVITE_MAX_TTL_MS, PAIR_MAX_TTL_MS, REPORT_DEFAULT_K
 from .errors import (BusyError, CanceledError, ClosedError, CorruptError, FutureError,
                      InvalidArgumentError, MalformedError, NetworkError,
-                     NoMemoryError, NoSpaceError, NotFoundError, RejectedError,
-                     SignatureError, StateError, StekError, StoreIOError,
-                     SyncError, TimeoutError, TooBigError, TruncatedError,
-                     RevokedError, VersionError, WrongKeyError, code_name,
+                     NoMemoryError, NoSpaceError, NotFoundError, RefusedError,
+                     RejectedError, RevokedError, SignatureError, StateError,
+                     StekError, StoreIOError, SyncError, TimeoutError, TooBigError,
+                     TruncatedError, VersionError, WrongKeyError, code_name,
                      strerror)
 from .store import (Announcer, BundleImport, Cancel, DirectoryEntry, Occurrence,
                     Origin, Peer, Record, ScheduleEntry, Server, Signal, Space,
@@ -32,8 +32,8 @@ __all__ = [
     "CorruptError", "DISCOVERY_PORT", "DirectoryEntry", "FutureError",
     "INVITE_MAX_TTL_MS", "InvalidArgumentError", "MalformedError",
     "NetworkError", "NoMemoryError", "NoSpaceError", "NotFoundError",
-    "Occurrence", "Origin", "Peer", "REPORT_DEFAULT_K", "Record",
-    "RejectedError", "ScheduleEntry", "Server", "Signal", "SignatureError",
+    "Occurrence", "Origin", "PAIR_MAX_TTL_MS", "Peer", "REPORT_DEFAULT_K", "Record",
+    "RefusedError", "RejectedError", "ScheduleEntry", "Server", "Signal", "SignatureError",
     "Space", "StateError", "StekError", "Store", "StoreIOError", "SyncError",
     "SyncStats", "TimeoutError", "TooBigError", "TruncatedError",
     "RevokedError", "VersionError", "WrongKeyError", "code_name", "new_id", "strerror",

@@ -21,7 +21,7 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int,
                     c_int64, c_size_t, c_uint8, c_uint16, c_uint64,
                     c_ulonglong, c_void_p)
-from typing import List, Optional
+from typing import List, Optional, Type, TypeVar
 
 # ---- constants (stek.h) -----------------------------------------------------
 
@@ -34,6 +34,8 @@ DISCOVERY_PORT = 47115
 DISCOVERY_PERIOD_MS = 2000
 SERVER_MAX_PEERS = 64
 SERVER_IDLE_MS = 30000
+SERVER_SESSION_MS = 900000
+PAIR_MAX_TTL_MS = 60 * 60 * 1000
 INVITE_MAX_TTL_MS = 30 * 24 * 3600 * 1000
 REPORT_CSV = 1
 REPORT_SVG = 2
@@ -53,6 +55,8 @@ _SLACK = 256
 # ---- structs ----------------------------------------------------------------
 
 ClockFn = CFUNCTYPE(c_int64, c_void_p)
+# The digits are a char[7]: six digits and a NUL.
+PairConfirmFn = CFUNCTYPE(c_int, c_void_p, c_char_p)
 
 
 class Config(Structure):
@@ -66,7 +70,7 @@ class Config(Structure):
         ("passphrase_len", c_size_t),
         ("pwhash_opslimit", c_ulonglong),
         ("pwhash_memlimit", c_size_t),
-        ("pair_confirm", c_void_p),
+        ("pair_confirm", PairConfirmFn),
         ("pair_confirm_ctx", c_void_p),
     ]
 
@@ -106,6 +110,19 @@ class SyncOptions(Structure):
         ("progress_ctx", c_void_p),
         ("cancel", c_void_p),
         ("relay", c_int),
+    ]
+
+
+SessionEndFn = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+
+
+class ServerOptions(Structure):
+    _fields_ = [
+        ("max_peers", c_int),
+        ("idle_ms", c_int64),
+        ("session_ms", c_int64),
+        ("on_session_end", SessionEndFn),
+        ("on_session_end_ctx", c_void_p),
     ]
 
 
@@ -156,7 +173,10 @@ class Signal(Structure):
     ]
 
 
-def padded(struct_type: type) -> Structure:
+_S = TypeVar("_S", bound=Structure)
+
+
+def padded(struct_type: Type[_S]) -> _S:
     """A zeroed instance of struct_type with _SLACK spare bytes behind it."""
     buf = (c_uint8 * (ctypes.sizeof(struct_type) + _SLACK))()
     obj = struct_type.from_buffer(buf)
@@ -229,6 +249,7 @@ _proto("stek_device_id", None, c_void_p, c_void_p)
 _proto("stek_space_create", c_int, c_void_p, c_char_p, c_void_p)
 _proto("stek_space_count", c_int, c_void_p, POINTER(c_size_t))
 _proto("stek_space_get", c_int, c_void_p, c_size_t, c_void_p, POINTER(c_char_p))
+_proto("stek_space_current", c_int, c_void_p, c_void_p)
 _proto("stek_space_use", c_int, c_void_p, c_void_p)
 _proto("stek_space_share", c_int, c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_size_t))
 _proto("stek_space_accept", c_int, c_void_p, c_char_p, c_size_t)
@@ -264,6 +285,7 @@ _proto("stek_sync_options_init", None, c_void_p)
 _proto("stek_sync", c_int, c_void_p, c_char_p, c_int, c_void_p, POINTER(SyncStats))
 _proto("stek_server_start", c_int, POINTER(c_void_p), c_char_p, c_void_p, c_char_p, c_int,
        c_void_p)
+_proto("stek_server_options_init", None, c_void_p)
 _proto("stek_server_port", c_int, c_void_p)
 _proto("stek_server_errmsg", c_char_p, c_void_p)
 _proto("stek_server_counts", None, c_void_p, POINTER(c_uint64), POINTER(c_uint64))
@@ -276,6 +298,9 @@ _proto("stek_announcer_stop", None, c_void_p)
 _proto("stek_announcer_errmsg", c_char_p, c_void_p)
 _proto("stek_invite_create", c_int, c_void_p, c_int64, c_void_p)
 _proto("stek_invite_accept", c_int, c_void_p, c_char_p, c_char_p, c_int, c_void_p)
+_proto("stek_pair_offer", c_int, c_void_p, c_int64)
+_proto("stek_pair_join", c_int, c_void_p, c_char_p, c_int, PairConfirmFn, c_void_p, c_void_p,
+       c_void_p)
 _proto("stek_relay_share", c_int, c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_size_t))
 _proto("stek_relay_accept", c_int, c_void_p, c_char_p, c_size_t)
 _proto("stek_relay_count", c_int, c_void_p, POINTER(c_uint64))

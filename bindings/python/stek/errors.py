@@ -17,6 +17,7 @@ a kind of failure, a leaf class for one code:
       WrongKeyError          STEK_EKEY
       RevokedError           STEK_EREVOKED
       BusyError              STEK_EBUSY         (a server refused: too many sessions)
+      RefusedError           STEK_EREFUSED      (a pairing not confirmed, or no offer open)
       RejectedError          outside bytes refused:
         TruncatedError         STEK_ETRUNCATED
         TooBigError            STEK_ETOOBIG
@@ -51,7 +52,7 @@ _NAMES: Dict[int, str] = {
 ERROR, ENOMEM, EINVAL, EIO, ENOTFOUND, ESTATE, ENOSPACE, ECORRUPT = range(-1, -9, -1)
 ETRUNCATED, ETOOBIG, EMALFORMED, ESIGNATURE, EFUTURE, EVERSION = range(-10, -16, -1)
 ETIMEDOUT, ECANCELED, ENET, EKEY, EREVOKED, EBUSY = -16, -17, -18, -19, -20, -22
-EREFUSED = -21  # pairing not confirmed (the binding has no pairing calls yet)
+EREFUSED = -21  # pairing not confirmed by a user, or no pairing offer open
 
 
 def strerror(code: int) -> str:
@@ -102,6 +103,7 @@ class CorruptError(StekError): pass
 class WrongKeyError(StekError): pass
 class RevokedError(StekError): pass
 class BusyError(StekError): pass
+class RefusedError(StekError): pass
 
 class RejectedError(StekError): pass
 class TruncatedError(RejectedError): pass
@@ -121,6 +123,7 @@ _CLASSES: Dict[int, Type[StekError]] = {
     ENOMEM: NoMemoryError, EINVAL: InvalidArgumentError, EIO: StoreIOError,
     ENOTFOUND: NotFoundError, ESTATE: StateError, ENOSPACE: NoSpaceError,
     ECORRUPT: CorruptError, EKEY: WrongKeyError, EREVOKED: RevokedError, EBUSY: BusyError,
+    EREFUSED: RefusedError,
     ETRUNCATED: TruncatedError, ETOOBIG: TooBigError, EMALFORMED: MalformedError,
     ESIGNATURE: SignatureError, EFUTURE: FutureError, EVERSION: VersionError,
     ETIMEDOUT: TimeoutError, ECANCELED: CanceledError, ENET: NetworkError,

@@ -6,19 +6,21 @@ Thread rules (those of stek.h, enforced where Python can):
     while another thread syncs on the same Store waits for the sync; to stop
     a sync from elsewhere, trigger its Cancel.  Distinct Stores (even on the
     same file) run in parallel; ctypes releases the GIL during every call.
-  * Callbacks (on_change, sync progress, discover's until, the clock) run
-    on the thread that made the call that fired them, before that call
-    returns -- except a Server's or an Announcer's clock, which runs on
-    their own thread.  A callback must not call into its Store: doing so
-    raises ClosedError instead of corrupting the handle.  Cancel.trigger()
-    is the one thing a progress callback may do to the sync it watches.
+  * Callbacks (on_change, sync progress, discover's until, the clock,
+    pair_join's confirm) run on the thread that made the call that fired
+    them, before that call returns -- except a Server's (its clock and
+    pair_confirm) and an Announcer's clock, which run on their own thread.
+    A callback must not call into its Store: doing so raises ClosedError
+    instead of corrupting the handle.  Cancel.trigger() is the one thing a
+    progress callback may do to the sync it watches.
   * Once close() has returned no callback of the Store can run: callbacks
     only ever fire inside a call on the handle, and every call after close()
     raises ClosedError.  The ctypes callback objects are kept alive by the
     Store for as long as the library holds them.
   * An exception raised by a callback is not lost: it is re-raised by the
     call that fired it, once the library has returned (a progress callback
-    that raises also cancels its sync).
+    that raises also cancels its sync, a confirm refuses the pairing).  A
+    Server's callbacks have no such call: Server.stop() re-raises the first.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
 
 from . import _lib
 from ._lib import lib
-from .errors import (EINVAL, ESTATE, ClosedError, InvalidArgumentError,
+from .errors import (EINVAL, ENOSPACE, ESTATE, ClosedError, InvalidArgumentError,
                      StekError, error_for)
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -283,6 +285,27 @@ def _record(rp: int) -> Record:
 
 # ---- configuration ---------------------------------------------------------------
 
+#: A pairing confirmation: called with the six digits ("042917"); return True
+#: only if the user saw the same digits on the other screen and agreed.
+PairConfirm = Callable[[str], bool]
+
+
+def _confirmer(confirm: PairConfirm, on_error: Callable[[BaseException], None]) -> Any:
+    """A stek_pair_confirm_cb over confirm(digits).  Only True confirms:
+    anything else, or an exception (handed to on_error), refuses."""
+    if not callable(confirm):
+        raise TypeError(f"confirm must be callable, not {type(confirm).__name__}")
+
+    def tramp(_ctx: Any, sas: Optional[bytes]) -> int:
+        try:
+            return 1 if confirm(_str(sas)) is True else 0
+        except BaseException as e:  # noqa: BLE001 - reported, not lost
+            on_error(e)
+            return 0
+
+    return _lib.PairConfirmFn(tramp)
+
+
 class _Config:
     """A stek_config and the Python objects it points to."""
 
@@ -292,19 +315,22 @@ class _Config:
                  identity_seed: Optional[bytes] = None,
                  passphrase: Union[str, bytes, None] = None,
                  pwhash_opslimit: int = 0, pwhash_memlimit: int = 0,
-                 on_clock_error: Optional[Callable[[BaseException], None]] = None) -> None:
+                 pair_confirm: Optional[PairConfirm] = None,
+                 on_error: Optional[Callable[[BaseException], None]] = None) -> None:
         self.cfg = _lib.padded(_lib.Config)
         lib.stek_config_init(byref(self.cfg))
         self.keep: List[Any] = []
         if max_clock_skew_ms is not None:
             self.cfg.max_clock_skew_ms = max_clock_skew_ms
         if clock is not None:
+            read_clock = clock  # (not Optional, for the closure)
+
             def tick(_ctx: Any) -> int:
                 try:
-                    return int(clock())
+                    return int(read_clock())
                 except BaseException as e:  # noqa: BLE001 - reported, not lost
-                    if on_clock_error is not None:
-                        on_clock_error(e)
+                    if on_error is not None:
+                        on_error(e)
                     else:
                         traceback.print_exc()
                     return int(time.time() * 1000)
@@ -333,6 +359,10 @@ class _Config:
             self.cfg.pwhash_opslimit = pwhash_opslimit
         if pwhash_memlimit:
             self.cfg.pwhash_memlimit = pwhash_memlimit
+        if pair_confirm is not None:
+            confirm = _confirmer(pair_confirm, on_error or (lambda _e: traceback.print_exc()))
+            self.keep.append(confirm)
+            self.cfg.pair_confirm = confirm
 
     @property
     def ref(self) -> Any:
@@ -443,7 +473,7 @@ class Store:
         self.path = os.fsdecode(path)
         self._config = _Config(clock, max_clock_skew_ms, zoneinfo_dir, identity_seed,
                                passphrase, pwhash_opslimit, pwhash_memlimit,
-                               on_clock_error=self._defer)
+                               on_error=self._defer)
         h = c_void_p()
         rc = lib.stek_open(byref(h), _path(path), self._config.ref)
         pending, self._pending = self._pending, None
@@ -551,6 +581,18 @@ class Store:
                 out.append(Space(bytes(buf).hex(), _str(name.value)))
         return out
 
+    @property
+    def current_space(self) -> Optional[str]:
+        """The id of the current space, or None if none is chosen (a store
+        holding exactly one space has it current from open on)."""
+        buf = (c_uint8 * _lib.ID_BYTES)()
+        with self._using() as h:
+            rc = lib.stek_space_current(h, buf)
+            if rc == ENOSPACE:
+                return None
+            self._check(rc)
+        return bytes(buf).hex()
+
     def use_space(self, space_id: IdLike) -> None:
         sid = _id(space_id, what="space id")
         with self._using() as h:
@@ -639,6 +681,7 @@ class Store:
         p = c_void_p()
         with self._using() as h:
             self._check(lib.stek_get(h, _text(type, "type"), _id(id), byref(p)))
+            assert p.value is not None  # stek_get() succeeded
             try:
                 return _record(p.value)
             finally:
@@ -742,11 +785,13 @@ class Store:
         of the call that committed it.  None removes it.  Returns callback,
         so that it can be used as a decorator."""
         if callback is None:
-            fn = _lib.ChangeFn()
+            fn = _lib.ChangeFn()  # type: ignore[call-overload] # NULL: no callback
         else:
+            cb = callback  # (not Optional, for the closure)
+
             def trampoline(_ctx: Any, type_: Optional[bytes], idp: int, origin: int) -> None:
                 try:
-                    callback(_str(type_), ctypes.string_at(idp, _lib.ID_BYTES).hex(),
+                    cb(_str(type_), ctypes.string_at(idp, _lib.ID_BYTES).hex(),
                              Origin(origin))
                 except BaseException as e:  # noqa: BLE001 - re-raised by _check
                     self._defer(e)
@@ -822,10 +867,11 @@ class Store:
         try:
             if progress is not None:
                 assert cancel is not None
+                report = progress  # (not Optional, for the closure)
 
                 def tramp(_ctx: Any, sp: Any) -> None:
                     try:
-                        progress(SyncStats._of(sp.contents))
+                        report(SyncStats._of(sp.contents))
                     except BaseException as e:  # noqa: BLE001 - re-raised by _check
                         self._defer(e)
                         lib.stek_cancel_trigger(opt.cancel)
@@ -879,6 +925,38 @@ class Store:
             with self._using() as h:
                 self._check(lib.stek_invite_accept(h, _text(token, "token"),
                                                    _text(host, "host"), port, byref(opt)))
+
+    def pair_offer(self, ttl_s: float = 600) -> None:
+        """Open a one-shot pairing offer to the current space for ttl_s
+        seconds (at most an hour), replacing any offer still open.
+
+        A Server on this store's file started with pair_confirm then takes
+        one pairing attempt: both screens show the same six digits, and the
+        new device (pair_join()) gets the space if both users confirm.  The
+        offer is spent by that first attempt, whatever its outcome."""
+        with self._using() as h:
+            self._check(lib.stek_pair_offer(h, int(ttl_s * 1000)))
+
+    def pair_join(self, host: str, port: int, confirm: PairConfirm, *,
+                  timeout_ms: Optional[int] = 300_000,
+                  progress: Optional[ProgressCallback] = None,
+                  cancel: Optional[Cancel] = None) -> str:
+        """Join a space by pairing with the member whose Server at host:port
+        has a pairing offer open (pair_offer()); returns the space id, now
+        current (sync() to fetch its content).
+
+        confirm(digits) is called on this thread with the six digits this
+        screen should show; only True confirms.  RefusedError if either user
+        did not confirm, or the member had no offer open; SignatureError if
+        the member's reveal did not match its commitment (an attack).
+        timeout_ms (default 5 minutes): the member's user decides meanwhile."""
+        fn = _confirmer(confirm, self._defer)
+        space = (c_uint8 * _lib.ID_BYTES)()
+        with self._sync_options(timeout_ms, progress, cancel, False) as opt:
+            with self._using() as h:
+                self._check(lib.stek_pair_join(h, _text(host, "host"), port, fn, None,
+                                               byref(opt), space))
+        return bytes(space).hex()
 
     def discover(self, timeout_ms: int = 5000, address: Optional[str] = None,
                  port: int = _lib.DISCOVERY_PORT, *,
@@ -1094,23 +1172,67 @@ class Signals:
 
 # ---- server and announcer ---------------------------------------------------------
 
+#: Called as each server session ends: None after success, else its error.
+SessionEndCallback = Callable[[Optional[StekError]], None]
+
+
 class Server:
     """A sync server on a thread of its own, serving the store at path:
-    Server(path, port=0, *, bind="127.0.0.1", **store_options).
+    Server(path, port=0, *, bind="127.0.0.1", pair_confirm=None,
+    **store_options).
 
     It opens its own handle on the store, so Stores on the same file stay
     usable meanwhile.  port 0 takes a free port: read it from .port.  Use it
     as a context manager; stop() closes every connection and joins the
-    thread.  A clock given here runs on the server's thread."""
+    thread.
+
+    Limits against hostile or broken peers (stek_server_options; None:
+    the library's default): max_peers sessions at once (64), a connection
+    beyond them is accepted and closed at once, ending with BusyError;
+    idle_ms (30 s) without traffic and session_ms (15 min) in all cut a
+    session with TimeoutError.  on_session_end(error) is called as each
+    session ends, a refused connection too, with None after success or the
+    StekError it failed with; it must not block or call into the server.
+
+    pair_confirm(digits) -> bool answers a pairing attempt on an offer
+    opened with Store.pair_offer(): only True confirms; without it every
+    pairing is refused.  These callbacks and a clock given here run on the
+    server's thread, which serves no one else meanwhile.  An exception
+    they raise (a pairing it refuses) is re-raised by stop()."""
 
     def __init__(self, path: PathLike, port: int = 0, *, bind: str = "127.0.0.1",
-                 **options: Any) -> None:
+                 max_peers: Optional[int] = None, idle_ms: Optional[int] = None,
+                 session_ms: Optional[int] = None,
+                 on_session_end: Optional[SessionEndCallback] = None,
+                 pair_confirm: Optional[PairConfirm] = None, **options: Any) -> None:
         self._p: Optional[int] = None
         self._mu = threading.Lock()
-        self._config = _Config(**options)
+        self._errors: List[BaseException] = []
+        self._config = _Config(pair_confirm=pair_confirm, on_error=self._errors.append,
+                               **options)
+        self._opt = _lib.padded(_lib.ServerOptions)
+        lib.stek_server_options_init(byref(self._opt))
+        if max_peers is not None:
+            self._opt.max_peers = max_peers
+        if idle_ms is not None:
+            self._opt.idle_ms = idle_ms
+        if session_ms is not None:
+            self._opt.session_ms = session_ms
+        if on_session_end is not None:
+            errors = self._errors  # not self: no cycle keeps a lost Server alive
+            tell = on_session_end  # (not Optional, for the closure)
+
+            def ended(_ctx: Any, rc: int, msg: Optional[bytes]) -> None:
+                try:
+                    tell(None if rc == 0 else error_for(rc, _str(msg)))
+                except BaseException as e:  # noqa: BLE001 - re-raised by stop()
+                    errors.append(e)
+
+            self._on_end = _lib.SessionEndFn(ended)
+            self._opt.on_session_end = self._on_end
         p = c_void_p()
         rc = lib.stek_server_start(byref(p), _path(path), self._config.ref,
-                                   _text(bind, "bind"), port, None)
+                                   _text(bind, "bind"), port, byref(self._opt))
         if rc < 0:
             msg = _str(lib.stek_server_errmsg(p)) if p.value else None
             lib.stek_server_stop(p)
@@ -1128,18 +1250,28 @@ class Server:
         return done.value, failed.value
 
     def stop(self) -> None:
+        """Close every connection, join the server's thread, free it; then
+        raise the first exception one of its callbacks raised, if any."""
         with self._mu:
             p, self._p = self._p, None
             if p:
                 lib.stek_server_stop(p)
+            errors = list(self._errors)
+            del self._errors[:]
+        if errors:
+            raise errors[0]
 
     close = stop
 
     def __enter__(self) -> "Server":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        try:
+            self.stop()
+        except BaseException:
+            if exc_type is None:  # else the exception of the with block wins
+                raise
 
     def __del__(self) -> None:
         try:
