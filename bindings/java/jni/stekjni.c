@@ -976,6 +976,48 @@ JNIEXPORT void JNICALL FN(discover)(JARGS, jlong h, jlong timeout_ms,
   args_free(&a);
 }
 
+/* ---- Announcer ---------------------------------------------------------- */
+
+JNIEXPORT jlong JNICALL FN(announcerStart)(JARGS, jbyteArray jpath, jbyteArray pass,
+                                           jlong ops, jlong mem, jbyteArray zoneinfo,
+                                           jint serve_port, jlong period_ms,
+                                           jbyteArray jaddress, jint port) {
+  (void)cls;
+  args a = {0};
+  stek_config cfg;
+  stek_config_init(&cfg);
+  const char *path = arg_str(env, &a, jpath, NULL);
+  const char *address = arg_str(env, &a, jaddress, NULL);
+  jlong result = 0;
+  if (serve_port < 0 || serve_port > 65535 || port < 0 || port > 65535) {
+    throw_code(env, STEK_EINVAL, "a port is 0 to 65535");
+  } else if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
+    stek_announce_options o;
+    stek_announce_options_init(&o);
+    o.serve_port = (uint16_t)serve_port;
+    o.period_ms = period_ms;
+    o.address = address;
+    o.port = (uint16_t)port;
+    stek_announcer *an = NULL;
+    int rc = stek_announcer_start(&an, path, &cfg, &o);
+    if (rc != STEK_OK) {
+      throw_code(env, rc, an ? stek_announcer_errmsg(an) : NULL);
+      stek_announcer_stop(an);
+    } else {
+      result = (jlong)(intptr_t)an;
+    }
+  }
+  if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
+  args_free(&a);
+  return result;
+}
+
+JNIEXPORT void JNICALL FN(announcerStop)(JARGS, jlong an) {
+  (void)env;
+  (void)cls;
+  stek_announcer_stop((stek_announcer *)(intptr_t)an);
+}
+
 /* ---- Server ------------------------------------------------------------- */
 
 JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass,

@@ -143,6 +143,11 @@ final class Native {
   static native byte[] inviteCreate(long h, long ttlMs);
   static native void discover(long h, long timeoutMs, byte[] address, int port, Sink sink);
 
+  // ---- Announcer
+  static native long announcerStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
+      byte[] zoneinfoDir, int servePort, long periodMs, byte[] address, int port);
+  static native void announcerStop(long announcer);
+
   // ---- Server
   static native long serverStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
       byte[] zoneinfoDir, byte[] bindAddr, int port);
