@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An open store: one stek handle (stek.h, "Opening a store").
@@ -19,7 +20,9 @@ import java.util.concurrent.CompletableFuture;
  * and is read only under that lock, so {@link #close()} -- also synchronized
  * -- can never free it while a call or a callback is using it; after close
  * every method throws {@link StekException} with code
- * {@link StekException#ESTATE}, and close is idempotent.
+ * {@link StekException#ESTATE}, and close is idempotent. Close also cancels
+ * the Store's async operations and stops their listeners: see
+ * {@link #close()}.
  *
  * <p>Network work never runs on the caller's thread: {@link #syncAsync},
  * {@link #acceptInviteAsync} and {@link #discoverAsync} run on the library's
@@ -41,6 +44,16 @@ public final class Store implements AutoCloseable {
   private String currentSpace;
   private boolean inTransaction;
   private volatile ChangeListener listener;
+  /** The async operations running for this Store (Sync.Task), from submit to their worker's end. */
+  final Set<Sync.Task<?>> tasks = ConcurrentHashMap.newKeySet();
+  /**
+   * Held while a callback of an async operation runs (remote changes,
+   * progress, peers), so that close() can wait for one in progress; see
+   * {@link #callback}.
+   */
+  private final Object callbackLock = new Object();
+  /** Set by close(): the async operations' callbacks are dropped from then on. */
+  private volatile boolean callbacksOff;
   /** Queues the changes the native callback reports during a call. */
   private final Sink changes = new Sink();
   private final Schedule schedule = new Schedule(this);
@@ -88,15 +101,84 @@ public final class Store implements AutoCloseable {
     return path;
   }
 
-  /** Close the handle (rolling back an open transaction). Idempotent. */
+  /**
+   * Close the store. Idempotent; afterwards every method throws ESTATE.
+   *
+   * <ol>
+   *   <li>Under the Store's lock -- so after any call in progress -- the
+   *       change listener is removed, the async operations' callbacks are
+   *       switched off, and the handle is closed (an open transaction is
+   *       rolled back).</li>
+   *   <li>Every running async operation ({@link #syncAsync},
+   *       {@link #acceptInviteAsync}, {@link #discoverAsync}) is cancelled:
+   *       its future completes with a CancellationException, and its native
+   *       call is told to stop (stek_cancel: within ~20 ms).</li>
+   *   <li>close then waits for a callback of theirs that is running (a
+   *       listener in progress finishes first) and for their workers to end
+   *       (each closes its own handle on the file). It does not wait for a
+   *       discovery, which stek.h cannot interrupt: that worker ends at the
+   *       next beacon or at its timeout, without calling its listener.</li>
+   * </ol>
+   * So once close returns, no listener of this Store (change, progress,
+   * peer) is called again, and -- but for a discovery -- no worker holds the
+   * store file. Called from inside such a listener or with the Store's lock
+   * held (in a change listener, an {@code inTransaction} body), close
+   * cannot wait without deadlocking: it does steps 1 and 2 only, and the
+   * callbacks still come to nothing.
+   */
   @Override
-  public synchronized void close() {
-    long h = handle;
-    handle = 0;
-    if (h != 0) {
+  public void close() {
+    List<Sync.Task<?>> running;
+    synchronized (this) {
+      long h = handle;
+      if (h == 0) return;
+      handle = 0;
+      callbacksOff = true;
+      listener = null;
+      running = new ArrayList<>(tasks);
       Native.close(h);
       options.wipe();
     }
+    for (Sync.Task<?> t : running) t.cancel(true);
+    if (Thread.holdsLock(this) || Thread.holdsLock(callbackLock)) return;
+    synchronized (callbackLock) {
+      // a callback in progress has ended; later ones see callbacksOff
+    }
+    boolean interrupted = false;
+    for (Sync.Task<?> t : running) {
+      if (!t.closeWaits || t.isWorker()) continue;
+      while (true) {
+        try {
+          t.awaitEnd(Long.MAX_VALUE);
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true; // finish waiting: the promise is that they have ended
+        }
+      }
+    }
+    if (interrupted) Thread.currentThread().interrupt();
+  }
+
+  /**
+   * Run a callback of an async operation (on its worker thread) unless the
+   * Store is closed; false if it was dropped. Callbacks of a Store run one
+   * at a time, never with the Store's lock held by this binding.
+   */
+  boolean callback(Runnable r) {
+    if (callbacksOff) return false;
+    synchronized (callbackLock) {
+      if (callbacksOff) return false;
+      r.run();
+      return true;
+    }
+  }
+
+  /** Wait for the async operations (all of them, discoveries too) to end: for tests. */
+  boolean awaitTasks(long timeoutMs) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+    for (Sync.Task<?> t : new ArrayList<>(tasks))
+      if (!t.awaitEnd(Math.max(0, (deadline - System.nanoTime()) / 1_000_000))) return false;
+    return tasks.isEmpty();
   }
 
   public synchronized boolean isClosed() {
@@ -120,9 +202,11 @@ public final class Store implements AutoCloseable {
    * the native callback; this binding queues the changes and delivers them
    * after it). Changes received by {@link #syncAsync} or
    * {@link #acceptInviteAsync} are delivered (origin REMOTE) on the sync
-   * worker thread, without the lock, before the future completes; those of
-   * {@link #importBundle} on its caller's thread. An exception the listener
-   * throws reaches the caller of the write, which has been committed.
+   * worker thread, without the lock, one callback at a time, before the
+   * future completes -- and never once {@link #close()} has returned; those
+   * of {@link #importBundle} on its caller's thread. An exception the
+   * listener throws reaches the caller of the write, which has been
+   * committed.
    */
   public synchronized void setChangeListener(ChangeListener l) {
     Native.setChangeSink(h(), l == null ? null : changes);
@@ -426,9 +510,8 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<SyncStats> syncAsync(String host, int port, int timeoutMs,
       boolean relay, SyncListener progress) {
-    Sync.Target t = target();
-    return Sync.submit(this, t, (w, cancel) -> {
-      Sync.ProgressSink sink = new Sync.ProgressSink(progress);
+    return submit(true, (w, cancel) -> {
+      Sync.ProgressSink sink = new Sync.ProgressSink(this, progress);
       w.runSync(host, port, timeoutMs, relay, cancel, sink);
       return sink.last;
     });
@@ -441,8 +524,7 @@ public final class Store implements AutoCloseable {
    * content.
    */
   public CompletableFuture<Space> acceptInviteAsync(String token, String host, int port) {
-    Sync.Target t = target();
-    return Sync.submit(this, t, (w, cancel) -> {
+    return submit(true, (w, cancel) -> {
       Set<String> before = w.spaceIds();
       synchronized (w) {
         Native.inviteAccept(w.h(), Native.c(token), Native.c(host), port, 0, cancel);
@@ -466,9 +548,8 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<List<Peer>> discoverAsync(long timeoutMs, String address, int udpPort,
       PeerListener listener) {
-    Sync.Target t = target();
-    return Sync.submit(this, t, (w, cancel) -> {
-      Sync.PeerSink sink = new Sync.PeerSink(listener);
+    return submit(false, (w, cancel) -> {
+      Sync.PeerSink sink = new Sync.PeerSink(this, listener);
       synchronized (w) {
         Native.discover(w.h(), timeoutMs, Native.c(address), udpPort, sink);
       }
@@ -476,10 +557,15 @@ public final class Store implements AutoCloseable {
     });
   }
 
-  /** What a worker needs to open its own handle: read under the lock. */
-  private synchronized Sync.Target target() {
+  /**
+   * Start job on a worker with what it needs to open its own handle, read
+   * under the lock (so close() either comes first -- ESTATE -- or finds the
+   * task registered and cancels it). closeWaits: whether close() waits for
+   * it (job honours the cancel flag).
+   */
+  private synchronized <T> CompletableFuture<T> submit(boolean closeWaits, Sync.Job<T> job) {
     h();
-    return new Sync.Target(path, options.copy(), currentSpace);
+    return Sync.submit(this, new Sync.Target(path, options.copy(), currentSpace), closeWaits, job);
   }
 
   /** Open a worker's handle (on the worker thread). */
@@ -501,15 +587,15 @@ public final class Store implements AutoCloseable {
     }
   }
 
-  /** Forward a worker's changes to the app's listener (on the worker thread). */
+  /** Forward a worker's changes to the app's listener (on the worker thread) while parent is open. */
   void forwardChangesTo(Store parent) {
-    setChangeListener((type, id, origin) -> {
+    setChangeListener((type, id, origin) -> parent.callback(() -> {
       ChangeListener l = parent.listener;
       try {
         if (l != null) l.onChange(type, id, origin);
       } catch (RuntimeException ignored) {
         // the sync itself succeeded; nobody on this thread to tell
       }
-    });
+    }));
   }
 }
