@@ -89,6 +89,12 @@ final class Native {
   static native byte[] version();
   static native byte[] strerror(int code);
   static native byte[] newId();
+  /**
+   * Test only: the bytes of C heap in use in the process (glibc's
+   * mallinfo2: uordblks + hblkhd), or -1 where that cannot be known (not
+   * glibc, or under AddressSanitizer).
+   */
+  static native long debugHeapInUse();
 
   // ---- Store (h: the handle from open(); 0 throws ESTATE)
   static native long open(byte[] path, byte[] passphrase, long opslimit, long memlimit,
