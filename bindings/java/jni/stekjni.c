@@ -418,6 +418,22 @@ JNIEXPORT void JNICALL FN(close)(JARGS, jlong jh) {
   free(h);
 }
 
+/* A new passphrase (null: plaintext); the copy is wiped before it is freed. */
+JNIEXPORT void JNICALL FN(rekey)(JARGS, jlong h, jbyteArray pass) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  args a = {0};
+  size_t len = 0;
+  const char *p = arg_str(env, &a, pass, &len);
+  if (!a.failed) {
+    int rc = stek_rekey(s, p, len);
+    if (rc != STEK_OK) throw_rc(env, s, rc);
+  }
+  if (p) memset((void *)p, 0, len);
+  args_free(&a);
+}
+
 JNIEXPORT void JNICALL FN(setChangeSink)(JARGS, jlong jh, jobject sink) {
   (void)cls;
   if (!handle(env, jh)) return;

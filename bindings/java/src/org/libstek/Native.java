@@ -100,6 +100,7 @@ final class Native {
   static native long open(byte[] path, byte[] passphrase, long opslimit, long memlimit,
       byte[] zoneinfoDir);
   static native void close(long h);
+  static native void rekey(long h, byte[] passphrase);
   static native void setChangeSink(long h, Sink sink);
   static native byte[] deviceId(long h);
   static native byte[] spaceCreate(long h, byte[] name);

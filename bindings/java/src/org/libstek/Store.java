@@ -1,7 +1,9 @@
 package org.libstek;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -179,6 +181,34 @@ public final class Store implements AutoCloseable {
     for (Sync.Task<?> t : new ArrayList<>(tasks))
       if (!t.awaitEnd(Math.max(0, (deadline - System.nanoTime()) / 1_000_000))) return false;
     return tasks.isEmpty();
+  }
+
+  /**
+   * Change the store's passphrase (stek_rekey): the whole store is copied,
+   * encrypted under a key derived from the new passphrase with this
+   * Store's Argon2id cost, beside the file, then renamed over it -- an
+   * interruption leaves either the old store or the new one, never a mix.
+   * A plaintext store given a passphrase is encrypted; null writes a
+   * plaintext store (tools only). The Store stays open, and its async
+   * operations open their handles with the new passphrase from now on.
+   * Disk work on the calling thread: call it off the UI thread. ESTATE in
+   * a transaction or while another handle has the file open -- a
+   * {@link Server}, an {@link Announcer}, another Store, or one of this
+   * Store's running async operations.
+   */
+  public void rekey(String newPassphrase) {
+    byte[] p = newPassphrase == null ? null : newPassphrase.getBytes(StandardCharsets.UTF_8);
+    try {
+      rekey(p);
+    } finally {
+      if (p != null) Arrays.fill(p, (byte) 0);
+    }
+  }
+
+  /** {@link #rekey(String)} with the passphrase as bytes (any bytes, at least one). */
+  public synchronized void rekey(byte[] newPassphrase) {
+    Native.rekey(h(), newPassphrase);
+    options.passphrase(newPassphrase);
   }
 
   public synchronized boolean isClosed() {
