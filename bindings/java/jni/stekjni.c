@@ -519,6 +519,54 @@ JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
   return r;
 }
 
+JNIEXPORT jbyteArray JNICALL FN(relayShare)(JARGS, jlong h, jbyteArray jdev) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  uint8_t dev[STEK_DEVICE_ID_BYTES];
+  if (!jdev || (*env)->GetArrayLength(env, jdev) != STEK_DEVICE_ID_BYTES) {
+    throw_code(env, STEK_EINVAL, "a device id is 32 bytes (64 hex digits)");
+    return NULL;
+  }
+  (*env)->GetByteArrayRegion(env, jdev, 0, STEK_DEVICE_ID_BYTES, (jbyte *)dev);
+  uint8_t *out = NULL;
+  size_t len = 0;
+  int rc = stek_relay_share(s, dev, &out, &len);
+  if (rc != STEK_OK) {
+    throw_rc(env, s, rc);
+    return NULL;
+  }
+  jbyteArray r = out_bytes(env, out, len);
+  stek_free(out);
+  return r;
+}
+
+JNIEXPORT void JNICALL FN(relayAccept)(JARGS, jlong h, jbyteArray jshare) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  args a = {0};
+  size_t len;
+  const char *p = arg_str(env, &a, jshare, &len);
+  if (p) {
+    int rc = stek_relay_accept(s, (const uint8_t *)p, len);
+    if (rc != STEK_OK) throw_rc(env, s, rc);
+  } else if (!a.failed) {
+    throw_code(env, STEK_EINVAL, "no relay capability given");
+  }
+  args_free(&a);
+}
+
+JNIEXPORT jlong JNICALL FN(relayCount)(JARGS, jlong h) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return 0;
+  uint64_t n = 0;
+  int rc = stek_relay_count(s, &n);
+  if (rc != STEK_OK) throw_rc(env, s, rc);
+  return (jlong)n;
+}
+
 /* The devices of the current space as 33-byte entries: key, revoked. */
 typedef struct devlist {
   uint8_t *p;

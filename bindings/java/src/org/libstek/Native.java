@@ -110,6 +110,9 @@ final class Native {
   static native int spaceAccept(long h, byte[] sealed);
   static native byte[] devices(long h);
   static native void deviceRevoke(long h, byte[] device);
+  static native byte[] relayShare(long h, byte[] device);
+  static native void relayAccept(long h, byte[] share);
+  static native long relayCount(long h);
 
   // ---- Records
   static native void put(long h, byte[] type, byte[] id, byte[] field, Object value);

@@ -334,6 +334,34 @@ public final class Store implements AutoCloseable {
     return null;
   }
 
+  // ---- Blind relays
+
+  /**
+   * Let the device with this id (64 hex digits) carry the current space's
+   * changes without being able to read them: a relay capability sealed to
+   * that device, to hand it (file, QR code) for {@link #acceptRelay}.
+   * Members then sync with the relay with {@code relay = true}
+   * ({@link #syncAsync(String, int, int, boolean, SyncListener)}).
+   */
+  public synchronized byte[] shareRelay(String deviceId) {
+    return Native.relayShare(h(), Native.deviceId(deviceId));
+  }
+
+  /**
+   * On the relay: accept a capability sealed to this device (EMALFORMED if
+   * it was sealed to another). The relay holds sealed changes, with only
+   * their id and timestamp, and hands them on to members; it never holds
+   * the space's key.
+   */
+  public synchronized void acceptRelay(byte[] share) {
+    Native.relayAccept(h(), share);
+  }
+
+  /** How many sealed changes this store carries for the spaces it relays. */
+  public synchronized long relayCount() {
+    return Native.relayCount(h());
+  }
+
   private Set<String> spaceIds() {
     Set<String> ids = new HashSet<>();
     for (Space s : spaces()) ids.add(s.id());
