@@ -43,7 +43,7 @@ static jclass g_bytes;       /* byte[] */
 static jclass g_bytes_array; /* byte[][] */
 static jmethodID g_sink_changed, g_sink_record_begin, g_sink_field_int,
     g_sink_field_str, g_sink_field_list, g_sink_record_end, g_sink_occurrence,
-    g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress;
+    g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress, g_sink_session_end;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -323,6 +323,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_sink_space = (*env)->GetMethodID(env, sink, "space", "([B[B)V");
   g_sink_peer = (*env)->GetMethodID(env, sink, "peer", "([B[BI)Z");
   g_sink_progress = (*env)->GetMethodID(env, sink, "progress", "(JJJJJJ)V");
+  g_sink_session_end = (*env)->GetMethodID(env, sink, "sessionEnd", "(I[B)V");
   (*env)->DeleteLocalRef(env, sink);
   if ((*env)->ExceptionCheck(env)) return JNI_ERR;
   return JNI_VERSION_1_6;
@@ -1115,9 +1116,54 @@ JNIEXPORT void JNICALL FN(announcerStop)(JARGS, jlong an) {
 
 /* ---- Server ------------------------------------------------------------- */
 
+/* A server as Java holds it (Server.srv): the stek server and the Sink its
+ * callbacks report to (a global reference, or NULL), freed together by
+ * serverStop after the server's thread has been joined. */
+typedef struct jserver {
+  stek_server *srv;
+  jobject sink;
+} jserver;
+
+/* The env of the server's thread, a native one: attached to the VM for the
+ * length of one callback (as a daemon, named, so that a thread dump says
+ * whose it is), then detached again.  NULL if the VM refuses (shutting
+ * down): the callback is then skipped. */
+static JNIEnv *attach_server_thread(int *attached) {
+  JNIEnv *env = NULL;
+  *attached = 0;
+  jint r = (*g_vm)->GetEnv(g_vm, (void **)&env, JNI_VERSION_1_6);
+  if (r == JNI_OK) return env;
+  if (r != JNI_EDETACHED) return NULL;
+  JavaVMAttachArgs aa = {JNI_VERSION_1_6, (char *)"stek-server", NULL};
+  if ((*g_vm)->AttachCurrentThreadAsDaemon(g_vm, (void **)&env, &aa) != JNI_OK) return NULL;
+  *attached = 1;
+  return env;
+}
+
+static void detach_server_thread(JNIEnv *env, int attached) {
+  if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env); /* the Sink throws none */
+  if (attached) (*g_vm)->DetachCurrentThread(g_vm);
+}
+
+static void session_end_cb(void *ctx, int rc, const char *msg) {
+  jserver *js = ctx;
+  int attached;
+  JNIEnv *env = attach_server_thread(&attached);
+  if (!env) return;
+  if ((*env)->PushLocalFrame(env, 4) == 0) {
+    (*env)->CallVoidMethod(env, js->sink, g_sink_session_end, (jint)rc, out_str(env, msg));
+    (*env)->PopLocalFrame(env, NULL);
+  }
+  detach_server_thread(env, attached);
+}
+
+/* max_peers, idle_ms, session_ms: stek_server_options (Server.Options
+ * starts from stek.h's defaults); sink (may be null) hears sessionEnd on
+ * the server's thread. */
 JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass,
                                         jlong ops, jlong mem, jbyteArray zoneinfo,
-                                        jbyteArray jbind, jint port) {
+                                        jbyteArray jbind, jint port, jint max_peers,
+                                        jlong idle_ms, jlong session_ms, jobject sink) {
   (void)cls;
   args a = {0};
   stek_config cfg;
@@ -1125,14 +1171,34 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
   const char *path = arg_str(env, &a, jpath, NULL);
   const char *bind_addr = arg_str(env, &a, jbind, NULL);
   jlong result = 0;
+  jserver *js = NULL;
   if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
-    stek_server *srv = NULL;
-    int rc = stek_server_start(&srv, path, &cfg, bind_addr, port, NULL);
+    js = calloc(1, sizeof *js);
+    if (!js) throw_code(env, STEK_ENOMEM, NULL);
+  }
+  if (js && sink && !(js->sink = (*env)->NewGlobalRef(env, sink))) {
+    throw_code(env, STEK_ENOMEM, NULL);
+    free(js);
+    js = NULL;
+  }
+  if (js) {
+    stek_server_options o;
+    stek_server_options_init(&o);
+    o.max_peers = max_peers;
+    o.idle_ms = idle_ms;
+    o.session_ms = session_ms;
+    if (js->sink) {
+      o.on_session_end = session_end_cb;
+      o.on_session_end_ctx = js;
+    }
+    int rc = stek_server_start(&js->srv, path, &cfg, bind_addr, port, &o);
     if (rc != STEK_OK) {
-      throw_code(env, rc, srv ? stek_server_errmsg(srv) : NULL);
-      stek_server_stop(srv);
+      throw_code(env, rc, js->srv ? stek_server_errmsg(js->srv) : NULL);
+      stek_server_stop(js->srv);
+      if (js->sink) (*env)->DeleteGlobalRef(env, js->sink);
+      free(js);
     } else {
-      result = (jlong)(intptr_t)srv;
+      result = (jlong)(intptr_t)js;
     }
   }
   if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
@@ -1143,13 +1209,13 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
 JNIEXPORT jint JNICALL FN(serverPort)(JARGS, jlong srv) {
   (void)env;
   (void)cls;
-  return stek_server_port((const stek_server *)(intptr_t)srv);
+  return stek_server_port(((const jserver *)(intptr_t)srv)->srv);
 }
 
 JNIEXPORT jlongArray JNICALL FN(serverCounts)(JARGS, jlong srv) {
   (void)cls;
   uint64_t done = 0, failed = 0;
-  stek_server_counts((const stek_server *)(intptr_t)srv, &done, &failed);
+  stek_server_counts(((const jserver *)(intptr_t)srv)->srv, &done, &failed);
   jlongArray r = (*env)->NewLongArray(env, 2);
   if (r) {
     jlong v[2] = {(jlong)done, (jlong)failed};
@@ -1158,8 +1224,13 @@ JNIEXPORT jlongArray JNICALL FN(serverCounts)(JARGS, jlong srv) {
   return r;
 }
 
+/* Stop (joining the server's thread, so no callback runs after), then let
+ * go of the sink. */
 JNIEXPORT void JNICALL FN(serverStop)(JARGS, jlong srv) {
-  (void)env;
   (void)cls;
-  stek_server_stop((stek_server *)(intptr_t)srv);
+  jserver *js = (jserver *)(intptr_t)srv;
+  if (!js) return;
+  stek_server_stop(js->srv);
+  if (js->sink) (*env)->DeleteGlobalRef(env, js->sink);
+  free(js);
 }

@@ -160,7 +160,8 @@ final class Native {
 
   // ---- Server
   static native long serverStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
-      byte[] zoneinfoDir, byte[] bindAddr, int port);
+      byte[] zoneinfoDir, byte[] bindAddr, int port, int maxPeers, long idleMs, long sessionMs,
+      Sink sink);
   static native int serverPort(long srv);
   static native long[] serverCounts(long srv);
   static native void serverStop(long srv);

@@ -3,13 +3,71 @@ package org.libstek;
 /**
  * A sync server (stek_server): a native thread of its own serving the
  * spaces of the store file at a path to any number of devices, through a
- * handle of its own (the app's Store stays usable). Its methods are
+ * handle of its own (the app's Store stays usable). Its limits against
+ * hostile or broken peers are its {@link Options}. Its methods are
  * synchronized; close stops it (closing every connection and joining its
- * thread) and is idempotent; after close, port() and the counts throw
- * ESTATE.
+ * thread, so no listener of its runs after close returns) and is
+ * idempotent; after close, port() and the counts throw ESTATE.
  */
 public final class Server implements AutoCloseable {
-  private long srv; // stek_server *, 0 once stopped; guarded by this
+  /** stek.h's defaults: STEK_SERVER_MAX_PEERS, _IDLE_MS, _SESSION_MS. */
+  public static final int DEFAULT_MAX_PEERS = 64;
+  public static final long DEFAULT_IDLE_MS = 30_000, DEFAULT_SESSION_MS = 900_000;
+
+  /**
+   * How a server treats its peers (stek_server_options), from stek.h's
+   * defaults. Out-of-range values make {@link #start} throw EINVAL.
+   */
+  public static final class Options {
+    int maxPeers = DEFAULT_MAX_PEERS;
+    long idleMs = DEFAULT_IDLE_MS, sessionMs = DEFAULT_SESSION_MS;
+    SessionListener onSessionEnd;
+
+    /** Sessions at once (>= 1); a connection beyond them is closed at once (EBUSY). */
+    public Options maxPeers(int n) {
+      maxPeers = n;
+      return this;
+    }
+
+    /** A session is cut after this long without traffic (> 0; ETIMEDOUT). */
+    public Options idleMs(long ms) {
+      idleMs = ms;
+      return this;
+    }
+
+    /** A session is cut after this long in all, however busy (> 0; ETIMEDOUT). */
+    public Options sessionMs(long ms) {
+      sessionMs = ms;
+      return this;
+    }
+
+    /** Told as each session ends, on the server's thread (null: nobody). */
+    public Options onSessionEnd(SessionListener l) {
+      onSessionEnd = l;
+      return this;
+    }
+  }
+
+  /** What the server's thread calls: the app's listeners, their exceptions dropped. */
+  private static final class Callbacks extends Sink {
+    private final SessionListener onSessionEnd;
+
+    Callbacks(Options o) {
+      onSessionEnd = o.onSessionEnd;
+    }
+
+    @Override
+    void sessionEnd(int rc, byte[] message) {
+      if (onSessionEnd == null) return;
+      try {
+        onSessionEnd.onSessionEnd(rc, Native.str(message));
+      } catch (RuntimeException ignored) {
+        // nobody on the server's thread to tell
+      }
+    }
+  }
+
+  private long srv; // struct jserver *, 0 once stopped; guarded by this
   private final int port;
 
   private Server(long srv) {
@@ -19,7 +77,12 @@ public final class Server implements AutoCloseable {
 
   /** Serve the plaintext store at storePath on 127.0.0.1:port (0: any free port). */
   public static Server start(String storePath, int port) {
-    return start(storePath, port, null, new StoreOptions());
+    return start(storePath, port, null, new StoreOptions(), new Options());
+  }
+
+  /** {@link #start(String, int, String, StoreOptions, Options)} with the default Options. */
+  public static Server start(String storePath, int port, String bindAddr, StoreOptions options) {
+    return start(storePath, port, bindAddr, options, new Options());
   }
 
   /**
@@ -27,11 +90,15 @@ public final class Server implements AutoCloseable {
    * "0.0.0.0" to serve the LAN). Opens the store, so with a passphrase
    * this takes an Argon2id derivation: start it off the UI thread.
    */
-  public static Server start(String storePath, int port, String bindAddr, StoreOptions options) {
+  public static Server start(String storePath, int port, String bindAddr, StoreOptions options,
+      Options serverOptions) {
     StoreOptions o = options.copy();
+    Options so = serverOptions;
+    boolean callbacks = so.onSessionEnd != null;
     try {
       return new Server(Native.serverStart(Native.c(storePath), o.passphrase, o.opslimit,
-          o.memlimit, Native.c(o.zoneinfoDir), Native.c(bindAddr), port));
+          o.memlimit, Native.c(o.zoneinfoDir), Native.c(bindAddr), port, so.maxPeers, so.idleMs,
+          so.sessionMs, callbacks ? new Callbacks(so) : null));
     } finally {
       o.wipe();
     }
