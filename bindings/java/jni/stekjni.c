@@ -43,7 +43,8 @@ static jclass g_bytes;       /* byte[] */
 static jclass g_bytes_array; /* byte[][] */
 static jmethodID g_sink_changed, g_sink_record_begin, g_sink_field_int,
     g_sink_field_str, g_sink_field_list, g_sink_record_end, g_sink_occurrence,
-    g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress, g_sink_session_end;
+    g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress, g_sink_session_end,
+    g_sink_pair_confirm;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -324,6 +325,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_sink_peer = (*env)->GetMethodID(env, sink, "peer", "([B[BI)Z");
   g_sink_progress = (*env)->GetMethodID(env, sink, "progress", "(JJJJJJ)V");
   g_sink_session_end = (*env)->GetMethodID(env, sink, "sessionEnd", "(I[B)V");
+  g_sink_pair_confirm = (*env)->GetMethodID(env, sink, "pairConfirm", "([B)Z");
   (*env)->DeleteLocalRef(env, sink);
   if ((*env)->ExceptionCheck(env)) return JNI_ERR;
   return JNI_VERSION_1_6;
@@ -1052,6 +1054,53 @@ JNIEXPORT jbyteArray JNICALL FN(inviteCreate)(JARGS, jlong h, jlong ttl_ms) {
   return out_str(env, token);
 }
 
+/* ---- Pairing ------------------------------------------------------------ */
+
+JNIEXPORT void JNICALL FN(pairOffer)(JARGS, jlong h, jlong ttl_ms) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  int rc = stek_pair_offer(s, ttl_ms);
+  if (rc != STEK_OK) throw_rc(env, s, rc);
+}
+
+/* Ask sink.pairConfirm() with the six digits, on env's thread. */
+static int confirm_with(JNIEnv *env, jobject sink, const char sas[7]) {
+  if ((*env)->ExceptionCheck(env) || (*env)->PushLocalFrame(env, 2) < 0) return 0;
+  jboolean yes = (*env)->CallBooleanMethod(env, sink, g_sink_pair_confirm, out_str(env, sas));
+  (*env)->PopLocalFrame(env, NULL);
+  return !(*env)->ExceptionCheck(env) && yes;
+}
+
+static int join_confirm_cb(void *ctx, const char sas[7]) {
+  call_ctx *c = ctx;
+  return confirm_with(c->env, c->sink, sas);
+}
+
+/* Blocks; sink.pairConfirm() is asked on this thread.  Returns the id of
+ * the space joined. */
+JNIEXPORT jbyteArray JNICALL FN(pairJoin)(JARGS, jlong h, jbyteArray jhost, jint port,
+                                          jint timeout_ms, jlong cancel, jobject sink) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  args a = {0};
+  const char *host = arg_str(env, &a, jhost, NULL);
+  jbyteArray r = NULL;
+  if (host) {
+    call_ctx c = {env, sink};
+    call_ctx none = {env, NULL};
+    stek_sync_options o;
+    uint8_t space[STEK_ID_BYTES];
+    sync_options(&o, timeout_ms, JNI_FALSE, cancel, &none);
+    int rc = stek_pair_join(s, host, port, join_confirm_cb, &c, &o, space);
+    if (rc != STEK_OK) throw_rc(env, s, rc);
+    else r = out_bytes(env, space, sizeof space);
+  }
+  args_free(&a);
+  return r;
+}
+
 JNIEXPORT void JNICALL FN(discover)(JARGS, jlong h, jlong timeout_ms,
                                     jbyteArray jaddress, jint port, jobject sink) {
   (void)cls;
@@ -1157,13 +1206,26 @@ static void session_end_cb(void *ctx, int rc, const char *msg) {
   detach_server_thread(env, attached);
 }
 
+/* The server's pair_confirm: asks the sink on the server's thread; a VM
+ * that cannot be reached refuses. */
+static int server_confirm_cb(void *ctx, const char sas[7]) {
+  jserver *js = ctx;
+  int attached;
+  JNIEnv *env = attach_server_thread(&attached);
+  if (!env) return 0;
+  int yes = confirm_with(env, js->sink, sas);
+  detach_server_thread(env, attached);
+  return yes;
+}
+
 /* max_peers, idle_ms, session_ms: stek_server_options (Server.Options
- * starts from stek.h's defaults); sink (may be null) hears sessionEnd on
- * the server's thread. */
+ * starts from stek.h's defaults); sink (may be null) hears sessionEnd and,
+ * if pair, is asked pairConfirm -- both on the server's thread. */
 JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass,
                                         jlong ops, jlong mem, jbyteArray zoneinfo,
                                         jbyteArray jbind, jint port, jint max_peers,
-                                        jlong idle_ms, jlong session_ms, jobject sink) {
+                                        jlong idle_ms, jlong session_ms, jobject sink,
+                                        jboolean pair) {
   (void)cls;
   args a = {0};
   stek_config cfg;
@@ -1190,6 +1252,10 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
     if (js->sink) {
       o.on_session_end = session_end_cb;
       o.on_session_end_ctx = js;
+      if (pair) {
+        cfg.pair_confirm = server_confirm_cb;
+        cfg.pair_confirm_ctx = js;
+      }
     }
     int rc = stek_server_start(&js->srv, path, &cfg, bind_addr, port, &o);
     if (rc != STEK_OK) {

@@ -153,6 +153,11 @@ final class Native {
   static native byte[] inviteCreate(long h, long ttlMs);
   static native void discover(long h, long timeoutMs, byte[] address, int port, Sink sink);
 
+  // ---- Pairing (pairJoin blocks: a Sync worker only)
+  static native void pairOffer(long h, long ttlMs);
+  static native byte[] pairJoin(long h, byte[] host, int port, int timeoutMs, long cancel,
+      Sink sink);
+
   // ---- Announcer
   static native long announcerStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
       byte[] zoneinfoDir, int servePort, long periodMs, byte[] address, int port);
@@ -161,7 +166,7 @@ final class Native {
   // ---- Server
   static native long serverStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
       byte[] zoneinfoDir, byte[] bindAddr, int port, int maxPeers, long idleMs, long sessionMs,
-      Sink sink);
+      Sink sink, boolean pair);
   static native int serverPort(long srv);
   static native long[] serverCounts(long srv);
   static native void serverStop(long srv);

@@ -22,6 +22,7 @@ public final class Server implements AutoCloseable {
     int maxPeers = DEFAULT_MAX_PEERS;
     long idleMs = DEFAULT_IDLE_MS, sessionMs = DEFAULT_SESSION_MS;
     SessionListener onSessionEnd;
+    PairConfirm pairConfirm;
 
     /** Sessions at once (>= 1); a connection beyond them is closed at once (EBUSY). */
     public Options maxPeers(int n) {
@@ -46,14 +47,53 @@ public final class Server implements AutoCloseable {
       onSessionEnd = l;
       return this;
     }
+
+    /**
+     * Pairing, the member's side (stek_config.pair_confirm): after
+     * {@link Store#pairOffer} on the store served, a new device that
+     * connects to pair has its digits confirmed by c, on the server's
+     * thread. null (the default): every pairing is refused.
+     */
+    public Options pairConfirm(PairConfirm c) {
+      pairConfirm = c;
+      return this;
+    }
   }
 
   /** What the server's thread calls: the app's listeners, their exceptions dropped. */
   private static final class Callbacks extends Sink {
     private final SessionListener onSessionEnd;
+    private final PairConfirm pairConfirm;
+    private Thread confirming; // the server's thread while it asks pairConfirm; guarded by this
+    private boolean stopping; // guarded by this
 
     Callbacks(Options o) {
       onSessionEnd = o.onSessionEnd;
+      pairConfirm = o.pairConfirm;
+    }
+
+    @Override
+    boolean pairConfirm(byte[] sas) {
+      synchronized (this) {
+        if (stopping || pairConfirm == null) return false;
+        confirming = Thread.currentThread();
+      }
+      try {
+        return pairConfirm.confirm(Native.str(sas));
+      } catch (InterruptedException | RuntimeException e) {
+        return false; // refused
+      } finally {
+        synchronized (this) {
+          confirming = null;
+          Thread.interrupted(); // an interrupt from stop() ends here
+        }
+      }
+    }
+
+    /** The server is stopping: a confirm waiting for its user gives up (interrupted). */
+    synchronized void stop() {
+      stopping = true;
+      if (confirming != null) confirming.interrupt();
     }
 
     @Override
@@ -69,10 +109,12 @@ public final class Server implements AutoCloseable {
 
   private long srv; // struct jserver *, 0 once stopped; guarded by this
   private final int port;
+  private final Callbacks callbacks; // null without listeners
 
-  private Server(long srv) {
+  private Server(long srv, Callbacks callbacks) {
     this.srv = srv;
     this.port = Native.serverPort(srv);
+    this.callbacks = callbacks;
   }
 
   /** Serve the plaintext store at storePath on 127.0.0.1:port (0: any free port). */
@@ -94,11 +136,11 @@ public final class Server implements AutoCloseable {
       Options serverOptions) {
     StoreOptions o = options.copy();
     Options so = serverOptions;
-    boolean callbacks = so.onSessionEnd != null;
+    Callbacks cb = so.onSessionEnd != null || so.pairConfirm != null ? new Callbacks(so) : null;
     try {
       return new Server(Native.serverStart(Native.c(storePath), o.passphrase, o.opslimit,
           o.memlimit, Native.c(o.zoneinfoDir), Native.c(bindAddr), port, so.maxPeers, so.idleMs,
-          so.sessionMs, callbacks ? new Callbacks(so) : null));
+          so.sessionMs, cb, so.pairConfirm != null), cb);
     } finally {
       o.wipe();
     }
@@ -125,10 +167,16 @@ public final class Server implements AutoCloseable {
     return Native.serverCounts(s())[1];
   }
 
+  /**
+   * Stop: a pairConfirm waiting for its user is interrupted (and refuses),
+   * every connection is closed, the server's thread joined. Idempotent.
+   */
   @Override
   public synchronized void close() {
     long p = srv;
     srv = 0;
-    if (p != 0) Native.serverStop(p);
+    if (p == 0) return;
+    if (callbacks != null) callbacks.stop();
+    Native.serverStop(p);
   }
 }

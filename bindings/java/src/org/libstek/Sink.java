@@ -73,6 +73,11 @@ class Sink {
     last = new SyncStats(sent, received, total, bytesSent, bytesReceived, roundTrips);
   }
 
+  /** Pairing: do the users see the same six digits and agree? (false: refuse) */
+  boolean pairConfirm(byte[] sas) {
+    return false;
+  }
+
   /** A server's session ended (on the server's thread): rc 0 or a STEK_E* code. */
   void sessionEnd(int rc, byte[] message) {}
 

@@ -27,7 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link #close()}.
  *
  * <p>Network work never runs on the caller's thread: {@link #syncAsync},
- * {@link #acceptInviteAsync} and {@link #discoverAsync} run on the library's
+ * {@link #acceptInviteAsync}, {@link #pairJoinAsync} and
+ * {@link #discoverAsync} run on the library's
  * own worker threads ("stek-sync-N", a cached pool of daemon threads), each
  * opening a handle of its own on the same store file (distinct handles may be
  * used from distinct threads at once), so the Store stays usable -- and its
@@ -112,9 +113,11 @@ public final class Store implements AutoCloseable {
    *       switched off, and the handle is closed (an open transaction is
    *       rolled back).</li>
    *   <li>Every running async operation ({@link #syncAsync},
-   *       {@link #acceptInviteAsync}, {@link #discoverAsync}) is cancelled:
-   *       its future completes with a CancellationException, and its native
-   *       call is told to stop (stek_cancel: within ~20 ms).</li>
+   *       {@link #acceptInviteAsync}, {@link #pairJoinAsync},
+   *       {@link #discoverAsync}) is cancelled: its future completes with a
+   *       CancellationException, its native call is told to stop
+   *       (stek_cancel: within ~20 ms), and a {@link PairConfirm} waiting
+   *       for its user is interrupted.</li>
    *   <li>close then waits for a callback of theirs that is running (a
    *       listener in progress finishes first) and for their workers to end
    *       (each closes its own handle on the file). It does not wait for a
@@ -568,7 +571,7 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<SyncStats> syncAsync(String host, int port, int timeoutMs,
       boolean relay, SyncListener progress) {
-    return submit(true, (w, cancel) -> {
+    return submit(true, (w, cancel, task) -> {
       Sync.ProgressSink sink = new Sync.ProgressSink(this, progress);
       w.runSync(host, port, timeoutMs, relay, cancel, sink);
       return sink.last;
@@ -582,7 +585,7 @@ public final class Store implements AutoCloseable {
    * content.
    */
   public CompletableFuture<Space> acceptInviteAsync(String token, String host, int port) {
-    return submit(true, (w, cancel) -> {
+    return submit(true, (w, cancel, task) -> {
       Set<String> before = w.spaceIds();
       synchronized (w) {
         Native.inviteAccept(w.h(), Native.c(token), Native.c(host), port, 0, cancel);
@@ -599,6 +602,60 @@ public final class Store implements AutoCloseable {
     });
   }
 
+  // ---- Pairing by six digits
+
+  /**
+   * The member's side of a pairing: open a one-shot pairing offer to the
+   * current space for ttl (1 ms to an hour), replacing any still open. A
+   * {@link Server} on this store's file started with
+   * {@link Server.Options#pairConfirm} then accepts one pairing
+   * connection: both screens show six digits, both users confirm, and the
+   * new device gets the space. The offer closes at the first attempt,
+   * whatever its outcome (one guess in 10^6 per offer).
+   */
+  public synchronized void pairOffer(Duration ttl) {
+    Native.pairOffer(h(), ttl.toMillis());
+  }
+
+  /** {@link #pairJoinAsync(String, int, int, PairConfirm)} waiting up to 5 minutes for the member. */
+  public CompletableFuture<Space> pairJoinAsync(String host, int port, PairConfirm confirm) {
+    return pairJoinAsync(host, port, 300_000, confirm);
+  }
+
+  /**
+   * The new device's side of a pairing: connect to the member serving at
+   * host:port with a pairing offer open, show confirm the six digits (on
+   * the worker thread; it may wait for its user), and on success hold the
+   * space and make it this Store's current one; run {@link #syncAsync}
+   * then to fetch its content. On a worker thread; returns at once.
+   * timeoutMs: how long the member may stay silent -- its user is deciding
+   * meanwhile (0: libstek's 30 s). The future fails with EREFUSED if
+   * either user did not confirm or the member had no offer open,
+   * ESIGNATURE if the member's reveal broke its commitment (an attack),
+   * ENET if unreachable; cancel(true) interrupts a confirm that waits.
+   */
+  public CompletableFuture<Space> pairJoinAsync(String host, int port, int timeoutMs,
+      PairConfirm confirm) {
+    if (confirm == null) throw new StekException(StekException.EINVAL, "a PairConfirm is required");
+    return submit(true, (w, cancel, task) -> {
+      byte[] space;
+      synchronized (w) {
+        space = Native.pairJoin(w.h(), Native.c(host), port, timeoutMs, cancel,
+            new Sync.PairSink(task, confirm));
+      }
+      String id = Native.hex(space);
+      Space joined = null;
+      for (Space sp : w.spaces())
+        if (sp.id().equals(id)) joined = sp;
+      if (joined == null)
+        throw new StekException(StekException.ERROR, "the pairing joined no space");
+      synchronized (this) {
+        if (handle != 0) useSpace(id);
+      }
+      return joined;
+    });
+  }
+
   /**
    * Listen for LAN beacons of the spaces held, for timeoutMs (0: 5 s), on a
    * worker thread; listener (may be null) hears each peer on that thread
@@ -606,7 +663,7 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<List<Peer>> discoverAsync(long timeoutMs, String address, int udpPort,
       PeerListener listener) {
-    return submit(false, (w, cancel) -> {
+    return submit(false, (w, cancel, task) -> {
       Sync.PeerSink sink = new Sync.PeerSink(this, listener);
       synchronized (w) {
         Native.discover(w.h(), timeoutMs, Native.c(address), udpPort, sink);

@@ -45,12 +45,13 @@ final class Sync {
   record Target(String path, StoreOptions options, String space) {}
 
   interface Job<T> {
-    T run(Store worker, long cancel);
+    T run(Store worker, long cancel, Task<T> task);
   }
 
   static final class Task<T> extends CompletableFuture<T> {
     private long cancel; // stek_cancel *, guarded by this; 0 once freed
     private Thread worker; // guarded by this; set while the job runs
+    private boolean confirming; // guarded by this; the worker is in a PairConfirm
     /** Whether Store.close() waits for this task's end (not for a discovery, which stek.h cannot cancel). */
     final boolean closeWaits;
     private final CountDownLatch ended = new CountDownLatch(1);
@@ -64,8 +65,24 @@ final class Sync {
     public boolean cancel(boolean mayInterruptIfRunning) {
       synchronized (this) {
         if (cancel != 0) Native.cancelTrigger(cancel);
+        // A PairConfirm waiting for its user is interrupted (and refuses):
+        // the native call cannot end before it returns.
+        if (confirming && worker != Thread.currentThread()) worker.interrupt();
       }
       return super.cancel(mayInterruptIfRunning);
+    }
+
+    /** The worker enters a PairConfirm; false if the task is cancelled (refuse). */
+    synchronized boolean enterConfirm() {
+      if (isCancelled()) return false;
+      confirming = true;
+      return true;
+    }
+
+    /** The worker left it: no more interrupts, and one that came is cleared. */
+    synchronized void exitConfirm() {
+      confirming = false;
+      Thread.interrupted();
     }
 
     /** Mark the job as running on the current thread; false if cancelled already. */
@@ -119,7 +136,7 @@ final class Sync {
         }
         try (Store w = Store.openWorker(t)) {
           w.forwardChangesTo(parent);
-          result = job.run(w, cancel);
+          result = job.run(w, cancel, task);
         }
       }
     } catch (Throwable e) {
@@ -158,6 +175,34 @@ final class Sync {
           // a listener's bug must not break the sync
         }
       });
+    }
+  }
+
+  /**
+   * The new device's side of a pairing: the digits to its PairConfirm, on
+   * the worker thread. Not serialized with the Store's other callbacks
+   * (the user may take a while): cancelling the task, or closing the
+   * Store, interrupts it instead, and it refuses.
+   */
+  static final class PairSink extends Sink {
+    private final Task<?> task;
+    private final PairConfirm confirm;
+
+    PairSink(Task<?> task, PairConfirm confirm) {
+      this.task = task;
+      this.confirm = confirm;
+    }
+
+    @Override
+    boolean pairConfirm(byte[] sas) {
+      if (!task.enterConfirm()) return false;
+      try {
+        return confirm.confirm(Native.str(sas)) && !task.isCancelled();
+      } catch (InterruptedException | RuntimeException e) {
+        return false;
+      } finally {
+        task.exitConfirm();
+      }
     }
   }
 
