@@ -2,7 +2,8 @@
  * stekjni.c -- the JNI half of the Java binding (org.libstek).
  *
  * Every native method is a static method of org.libstek.Native and does
- * one stek.h call: it copies its arguments out of Java arrays, calls the
+ * one stek.h call (Native.java lists the few that pick between two, and
+ * what is not bound): it copies its arguments out of Java arrays, calls the
  * library, and either returns the result or throws StekException with the
  * code and stek_errmsg().  Strings cross as byte[] of standard UTF-8 (the
  * Java side encodes and decodes them), never through GetStringUTFChars,
@@ -11,10 +12,11 @@
  * object, whose methods never throw.
  *
  * It must never: keep a JNIEnv across calls (callbacks run on the calling
- * thread, the change callback looks its env up), hold a local reference
- * past the callback that made it, or call into Java with an exception
- * pending.  Locking is the Java side's job (see Store.java): a handle here
- * is used by one thread at a time and freed exactly once.
+ * thread, the change callback looks its env up; a server's callbacks run on
+ * its own native thread, attached to the VM for each call), hold a local
+ * reference past the callback that made it, or call into Java with an
+ * exception pending.  Locking is the Java side's job (see Store.java): a
+ * handle here is used by one thread at a time and freed exactly once.
  */
 #include <jni.h>
 #include <stdint.h>
@@ -489,6 +491,21 @@ JNIEXPORT void JNICALL FN(spaces)(JARGS, jlong h, jobject sink) {
     (*env)->DeleteLocalRef(env, jname);
   }
   if (rc != STEK_OK) throw_rc(env, s, rc);
+}
+
+/* The current space's id, or null if none is chosen. */
+JNIEXPORT jbyteArray JNICALL FN(spaceCurrent)(JARGS, jlong h) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  uint8_t id[STEK_ID_BYTES];
+  int rc = stek_space_current(s, id);
+  if (rc == STEK_ENOSPACE) return NULL;
+  if (rc != STEK_OK) {
+    throw_rc(env, s, rc);
+    return NULL;
+  }
+  return out_bytes(env, id, sizeof id);
 }
 
 JNIEXPORT void JNICALL FN(spaceUse)(JARGS, jlong h, jbyteArray jid) {

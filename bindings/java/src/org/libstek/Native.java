@@ -3,9 +3,22 @@ package org.libstek;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The JNI entry points (bindings/java/jni/stekjni.c), one per stek.h call,
- * and the conversions at the boundary: strings cross as byte[] of standard
- * UTF-8, ids as byte[16]. Package-private: apps use {@link Store}.
+ * The JNI entry points (bindings/java/jni/stekjni.c) and the conversions at
+ * the boundary: strings cross as byte[] of standard UTF-8, ids as byte[16].
+ * Package-private: apps use {@link Store}.
+ *
+ * <p>Each entry point wraps one stek.h call -- or, where a flag picks
+ * between siblings, one of a pair (deleteOrRestore, setElement, txn,
+ * typedPut, scheduleCancel); {@code spaces} walks stek_space_count and
+ * stek_space_get; the network calls fill their stek_*_options on the way.
+ * Not bound, on purpose: stek_ingest and stek_changes (raw changes: sync
+ * and bundles carry them), stek_id_to_hex / stek_id_from_hex (done here in
+ * Java), stek_record_find and stek_record_json (a {@link Record} is a
+ * Map), stek_cancel_triggered (Future.isCancelled), stek_version_number
+ * (the version string), stek_errmsg alone (every failure throws it), the
+ * stek_*_init and *_free functions (used inside the wrappers).
+ * {@code debugHeapInUse} is the one entry point that is no stek.h call:
+ * the leak test's measure.
  *
  * <p>The library is loaded from the file named by the system property
  * {@code org.libstek.jni} if set, else by {@code System.loadLibrary("stekjni")}
@@ -105,6 +118,7 @@ final class Native {
   static native byte[] deviceId(long h);
   static native byte[] spaceCreate(long h, byte[] name);
   static native void spaces(long h, Sink sink);
+  static native byte[] spaceCurrent(long h);
   static native void spaceUse(long h, byte[] id);
   static native byte[] spaceShare(long h, byte[] device);
   static native int spaceAccept(long h, byte[] sealed);

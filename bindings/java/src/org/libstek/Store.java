@@ -44,7 +44,6 @@ public final class Store implements AutoCloseable {
   private long handle;
   private final String path;
   private final StoreOptions options;
-  private String currentSpace;
   private boolean inTransaction;
   private volatile ChangeListener listener;
   /** The async operations running for this Store (Sync.Task), from submit to their worker's end. */
@@ -272,9 +271,7 @@ public final class Store implements AutoCloseable {
 
   /** Create a space and make it current; returns its id. */
   public synchronized String createSpace(String name) {
-    String id = Native.hex(Native.spaceCreate(h(), Native.c(name == null ? "" : name)));
-    currentSpace = id;
-    return id;
+    return Native.hex(Native.spaceCreate(h(), Native.c(name == null ? "" : name)));
   }
 
   /** The spaces the store holds, ordered by id. */
@@ -286,16 +283,15 @@ public final class Store implements AutoCloseable {
 
   public synchronized void useSpace(String id) {
     Native.spaceUse(h(), Native.id(id));
-    currentSpace = id;
   }
 
   /**
-   * The current space's id as this binding saw it chosen (open with one
-   * space, createSpace, useSpace, acceptSpace, acceptInviteAsync), or null.
+   * The current space's id (stek_space_current), or null if none is chosen:
+   * the one space of a store that holds one, else the last one created,
+   * used, accepted or joined (acceptInviteAsync, pairJoinAsync).
    */
   public synchronized String currentSpace() {
-    h();
-    return currentSpace;
+    return Native.hex(Native.spaceCurrent(h()));
   }
 
   /** Seal the current space to another device (its 64-hex-digit id). */
@@ -333,7 +329,7 @@ public final class Store implements AutoCloseable {
     int rc = Native.spaceAccept(h(), sealed);
     if (rc != 0) return null;
     for (String id : spaceIds())
-      if (!before.contains(id)) return currentSpace = id;
+      if (!before.contains(id)) return id;
     return null;
   }
 
@@ -680,7 +676,8 @@ public final class Store implements AutoCloseable {
    */
   private synchronized <T> CompletableFuture<T> submit(boolean closeWaits, Sync.Job<T> job) {
     h();
-    return Sync.submit(this, new Sync.Target(path, options.copy(), currentSpace), closeWaits, job);
+    return Sync.submit(this, new Sync.Target(path, options.copy(), currentSpace()), closeWaits,
+        job);
   }
 
   /** Open a worker's handle (on the worker thread). */

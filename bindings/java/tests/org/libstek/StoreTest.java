@@ -79,6 +79,22 @@ public class StoreTest extends StekTestBase {
   }
 
   @Test
+  public void test_current_space_is_the_librarys() {
+    try (Store s = Store.open(path("a.db"))) {
+      assertNull(s.currentSpace());
+      String first = s.createSpace("one");
+      assertEquals(first, s.currentSpace());
+      String second = s.createSpace("two");
+      assertEquals(second, s.currentSpace());
+      s.useSpace(first);
+      assertEquals(first, s.currentSpace());
+    }
+    try (Store s = Store.open(path("a.db"))) {
+      assertNull(s.currentSpace()); // two spaces: none is chosen at open
+    }
+  }
+
+  @Test
   public void test_multi_field_put_is_one_change() {
     try (Store s = openWithSpace("a.db")) {
       long before = s.changeCount();
