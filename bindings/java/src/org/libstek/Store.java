@@ -19,8 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Store (and of its {@link #schedule()}, {@link #directory()} and
  * {@link #signals()} views) is {@code synchronized} on the Store: any thread
  * may call them, one at a time. The native pointer lives in {@link #handle}
- * and is read only under that lock, so {@link #close()} -- also synchronized
- * -- can never free it while a call or a callback is using it; after close
+ * and is read only under that lock, so {@link #close()} -- which frees it
+ * under that lock -- can never do so while a call or a callback is using it; after close
  * every method throws {@link StekException} with code
  * {@link StekException#ESTATE}, and close is idempotent. Close also cancels
  * the Store's async operations and stops their listeners: see
