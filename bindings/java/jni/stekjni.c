@@ -2,7 +2,8 @@
  * stekjni.c -- the JNI half of the Java binding (org.libstek).
  *
  * Every native method is a static method of org.libstek.Native and does
- * one stek.h call: it copies its arguments out of Java arrays, calls the
+ * one stek.h call (Native.java lists the few that pick between two, and
+ * what is not bound): it copies its arguments out of Java arrays, calls the
  * library, and either returns the result or throws StekException with the
  * code and stek_errmsg().  Strings cross as byte[] of standard UTF-8 (the
  * Java side encodes and decodes them), never through GetStringUTFChars,
@@ -11,15 +12,19 @@
  * object, whose methods never throw.
  *
  * It must never: keep a JNIEnv across calls (callbacks run on the calling
- * thread, the change callback looks its env up), hold a local reference
- * past the callback that made it, or call into Java with an exception
- * pending.  Locking is the Java side's job (see Store.java): a handle here
- * is used by one thread at a time and freed exactly once.
+ * thread, the change callback looks its env up; a server's callbacks run on
+ * its own native thread, attached to the VM for each call), hold a local
+ * reference past the callback that made it, or call into Java with an
+ * exception pending.  Locking is the Java side's job (see Store.java): a
+ * handle here is used by one thread at a time and freed exactly once.
  */
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "org_libstek_Native.h"
 #include "stek.h"
@@ -40,7 +45,8 @@ static jclass g_bytes;       /* byte[] */
 static jclass g_bytes_array; /* byte[][] */
 static jmethodID g_sink_changed, g_sink_record_begin, g_sink_field_int,
     g_sink_field_str, g_sink_field_list, g_sink_record_end, g_sink_occurrence,
-    g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress;
+    g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress, g_sink_session_end,
+    g_sink_pair_confirm;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -320,6 +326,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_sink_space = (*env)->GetMethodID(env, sink, "space", "([B[B)V");
   g_sink_peer = (*env)->GetMethodID(env, sink, "peer", "([B[BI)Z");
   g_sink_progress = (*env)->GetMethodID(env, sink, "progress", "(JJJJJJ)V");
+  g_sink_session_end = (*env)->GetMethodID(env, sink, "sessionEnd", "(I[B)V");
+  g_sink_pair_confirm = (*env)->GetMethodID(env, sink, "pairConfirm", "([B)Z");
   (*env)->DeleteLocalRef(env, sink);
   if ((*env)->ExceptionCheck(env)) return JNI_ERR;
   return JNI_VERSION_1_6;
@@ -345,6 +353,34 @@ JNIEXPORT jbyteArray JNICALL FN(newId)(JARGS) {
   uint8_t id[STEK_ID_BYTES];
   stek_id_new(id);
   return out_bytes(env, id, sizeof id);
+}
+
+/* For the binding's leak test only (Native.debugHeapInUse): the bytes the C
+ * heap has handed out and not had back -- glibc's mallinfo2() uordblks
+ * (arenas) plus hblkhd (mmap'd chunks) -- or -1 where that cannot be known:
+ * not glibc 2.33+, or under AddressSanitizer, whose allocator mallinfo2
+ * does not see. */
+#if defined(__SANITIZE_ADDRESS__)
+#define STEKJNI_HEAP_COUNTED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STEKJNI_HEAP_COUNTED 0
+#endif
+#endif
+#if !defined(STEKJNI_HEAP_COUNTED) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#define STEKJNI_HEAP_COUNTED 1
+#endif
+
+JNIEXPORT jlong JNICALL FN(debugHeapInUse)(JARGS) {
+  (void)env;
+  (void)cls;
+#if defined(STEKJNI_HEAP_COUNTED) && STEKJNI_HEAP_COUNTED
+  struct mallinfo2 m = mallinfo2();
+  return (jlong)(m.uordblks + m.hblkhd);
+#else
+  return -1;
+#endif
 }
 
 /* ---- Store -------------------------------------------------------------- */
@@ -385,6 +421,22 @@ JNIEXPORT void JNICALL FN(close)(JARGS, jlong jh) {
   stek_close(h->s);
   if (h->change_sink) (*env)->DeleteGlobalRef(env, h->change_sink);
   free(h);
+}
+
+/* A new passphrase (null: plaintext); the copy is wiped before it is freed. */
+JNIEXPORT void JNICALL FN(rekey)(JARGS, jlong h, jbyteArray pass) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  args a = {0};
+  size_t len = 0;
+  const char *p = arg_str(env, &a, pass, &len);
+  if (!a.failed) {
+    int rc = stek_rekey(s, p, len);
+    if (rc != STEK_OK) throw_rc(env, s, rc);
+  }
+  if (p) memset((void *)p, 0, len);
+  args_free(&a);
 }
 
 JNIEXPORT void JNICALL FN(setChangeSink)(JARGS, jlong jh, jobject sink) {
@@ -441,6 +493,21 @@ JNIEXPORT void JNICALL FN(spaces)(JARGS, jlong h, jobject sink) {
   if (rc != STEK_OK) throw_rc(env, s, rc);
 }
 
+/* The current space's id, or null if none is chosen. */
+JNIEXPORT jbyteArray JNICALL FN(spaceCurrent)(JARGS, jlong h) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  uint8_t id[STEK_ID_BYTES];
+  int rc = stek_space_current(s, id);
+  if (rc == STEK_ENOSPACE) return NULL;
+  if (rc != STEK_OK) {
+    throw_rc(env, s, rc);
+    return NULL;
+  }
+  return out_bytes(env, id, sizeof id);
+}
+
 JNIEXPORT void JNICALL FN(spaceUse)(JARGS, jlong h, jbyteArray jid) {
   (void)cls;
   stek *s = handle(env, h);
@@ -470,6 +537,54 @@ JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
   jbyteArray r = out_bytes(env, out, len);
   stek_free(out);
   return r;
+}
+
+JNIEXPORT jbyteArray JNICALL FN(relayShare)(JARGS, jlong h, jbyteArray jdev) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  uint8_t dev[STEK_DEVICE_ID_BYTES];
+  if (!jdev || (*env)->GetArrayLength(env, jdev) != STEK_DEVICE_ID_BYTES) {
+    throw_code(env, STEK_EINVAL, "a device id is 32 bytes (64 hex digits)");
+    return NULL;
+  }
+  (*env)->GetByteArrayRegion(env, jdev, 0, STEK_DEVICE_ID_BYTES, (jbyte *)dev);
+  uint8_t *out = NULL;
+  size_t len = 0;
+  int rc = stek_relay_share(s, dev, &out, &len);
+  if (rc != STEK_OK) {
+    throw_rc(env, s, rc);
+    return NULL;
+  }
+  jbyteArray r = out_bytes(env, out, len);
+  stek_free(out);
+  return r;
+}
+
+JNIEXPORT void JNICALL FN(relayAccept)(JARGS, jlong h, jbyteArray jshare) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  args a = {0};
+  size_t len;
+  const char *p = arg_str(env, &a, jshare, &len);
+  if (p) {
+    int rc = stek_relay_accept(s, (const uint8_t *)p, len);
+    if (rc != STEK_OK) throw_rc(env, s, rc);
+  } else if (!a.failed) {
+    throw_code(env, STEK_EINVAL, "no relay capability given");
+  }
+  args_free(&a);
+}
+
+JNIEXPORT jlong JNICALL FN(relayCount)(JARGS, jlong h) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return 0;
+  uint64_t n = 0;
+  int rc = stek_relay_count(s, &n);
+  if (rc != STEK_OK) throw_rc(env, s, rc);
+  return (jlong)n;
 }
 
 /* The devices of the current space as 33-byte entries: key, revoked. */
@@ -956,6 +1071,53 @@ JNIEXPORT jbyteArray JNICALL FN(inviteCreate)(JARGS, jlong h, jlong ttl_ms) {
   return out_str(env, token);
 }
 
+/* ---- Pairing ------------------------------------------------------------ */
+
+JNIEXPORT void JNICALL FN(pairOffer)(JARGS, jlong h, jlong ttl_ms) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return;
+  int rc = stek_pair_offer(s, ttl_ms);
+  if (rc != STEK_OK) throw_rc(env, s, rc);
+}
+
+/* Ask sink.pairConfirm() with the six digits, on env's thread. */
+static int confirm_with(JNIEnv *env, jobject sink, const char sas[7]) {
+  if ((*env)->ExceptionCheck(env) || (*env)->PushLocalFrame(env, 2) < 0) return 0;
+  jboolean yes = (*env)->CallBooleanMethod(env, sink, g_sink_pair_confirm, out_str(env, sas));
+  (*env)->PopLocalFrame(env, NULL);
+  return !(*env)->ExceptionCheck(env) && yes;
+}
+
+static int join_confirm_cb(void *ctx, const char sas[7]) {
+  call_ctx *c = ctx;
+  return confirm_with(c->env, c->sink, sas);
+}
+
+/* Blocks; sink.pairConfirm() is asked on this thread.  Returns the id of
+ * the space joined. */
+JNIEXPORT jbyteArray JNICALL FN(pairJoin)(JARGS, jlong h, jbyteArray jhost, jint port,
+                                          jint timeout_ms, jlong cancel, jobject sink) {
+  (void)cls;
+  stek *s = handle(env, h);
+  if (!s) return NULL;
+  args a = {0};
+  const char *host = arg_str(env, &a, jhost, NULL);
+  jbyteArray r = NULL;
+  if (host) {
+    call_ctx c = {env, sink};
+    call_ctx none = {env, NULL};
+    stek_sync_options o;
+    uint8_t space[STEK_ID_BYTES];
+    sync_options(&o, timeout_ms, JNI_FALSE, cancel, &none);
+    int rc = stek_pair_join(s, host, port, join_confirm_cb, &c, &o, space);
+    if (rc != STEK_OK) throw_rc(env, s, rc);
+    else r = out_bytes(env, space, sizeof space);
+  }
+  args_free(&a);
+  return r;
+}
+
 JNIEXPORT void JNICALL FN(discover)(JARGS, jlong h, jlong timeout_ms,
                                     jbyteArray jaddress, jint port, jobject sink) {
   (void)cls;
@@ -976,11 +1138,111 @@ JNIEXPORT void JNICALL FN(discover)(JARGS, jlong h, jlong timeout_ms,
   args_free(&a);
 }
 
+/* ---- Announcer ---------------------------------------------------------- */
+
+JNIEXPORT jlong JNICALL FN(announcerStart)(JARGS, jbyteArray jpath, jbyteArray pass,
+                                           jlong ops, jlong mem, jbyteArray zoneinfo,
+                                           jint serve_port, jlong period_ms,
+                                           jbyteArray jaddress, jint port) {
+  (void)cls;
+  args a = {0};
+  stek_config cfg;
+  stek_config_init(&cfg);
+  const char *path = arg_str(env, &a, jpath, NULL);
+  const char *address = arg_str(env, &a, jaddress, NULL);
+  jlong result = 0;
+  if (serve_port < 0 || serve_port > 65535 || port < 0 || port > 65535) {
+    throw_code(env, STEK_EINVAL, "a port is 0 to 65535");
+  } else if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
+    stek_announce_options o;
+    stek_announce_options_init(&o);
+    o.serve_port = (uint16_t)serve_port;
+    o.period_ms = period_ms;
+    o.address = address;
+    o.port = (uint16_t)port;
+    stek_announcer *an = NULL;
+    int rc = stek_announcer_start(&an, path, &cfg, &o);
+    if (rc != STEK_OK) {
+      throw_code(env, rc, an ? stek_announcer_errmsg(an) : NULL);
+      stek_announcer_stop(an);
+    } else {
+      result = (jlong)(intptr_t)an;
+    }
+  }
+  if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
+  args_free(&a);
+  return result;
+}
+
+JNIEXPORT void JNICALL FN(announcerStop)(JARGS, jlong an) {
+  (void)env;
+  (void)cls;
+  stek_announcer_stop((stek_announcer *)(intptr_t)an);
+}
+
 /* ---- Server ------------------------------------------------------------- */
 
+/* A server as Java holds it (Server.srv): the stek server and the Sink its
+ * callbacks report to (a global reference, or NULL), freed together by
+ * serverStop after the server's thread has been joined. */
+typedef struct jserver {
+  stek_server *srv;
+  jobject sink;
+} jserver;
+
+/* The env of the server's thread, a native one: attached to the VM for the
+ * length of one callback (as a daemon, named, so that a thread dump says
+ * whose it is), then detached again.  NULL if the VM refuses (shutting
+ * down): the callback is then skipped. */
+static JNIEnv *attach_server_thread(int *attached) {
+  JNIEnv *env = NULL;
+  *attached = 0;
+  jint r = (*g_vm)->GetEnv(g_vm, (void **)&env, JNI_VERSION_1_6);
+  if (r == JNI_OK) return env;
+  if (r != JNI_EDETACHED) return NULL;
+  JavaVMAttachArgs aa = {JNI_VERSION_1_6, (char *)"stek-server", NULL};
+  if ((*g_vm)->AttachCurrentThreadAsDaemon(g_vm, (void **)&env, &aa) != JNI_OK) return NULL;
+  *attached = 1;
+  return env;
+}
+
+static void detach_server_thread(JNIEnv *env, int attached) {
+  if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env); /* the Sink throws none */
+  if (attached) (*g_vm)->DetachCurrentThread(g_vm);
+}
+
+static void session_end_cb(void *ctx, int rc, const char *msg) {
+  jserver *js = ctx;
+  int attached;
+  JNIEnv *env = attach_server_thread(&attached);
+  if (!env) return;
+  if ((*env)->PushLocalFrame(env, 4) == 0) {
+    (*env)->CallVoidMethod(env, js->sink, g_sink_session_end, (jint)rc, out_str(env, msg));
+    (*env)->PopLocalFrame(env, NULL);
+  }
+  detach_server_thread(env, attached);
+}
+
+/* The server's pair_confirm: asks the sink on the server's thread; a VM
+ * that cannot be reached refuses. */
+static int server_confirm_cb(void *ctx, const char sas[7]) {
+  jserver *js = ctx;
+  int attached;
+  JNIEnv *env = attach_server_thread(&attached);
+  if (!env) return 0;
+  int yes = confirm_with(env, js->sink, sas);
+  detach_server_thread(env, attached);
+  return yes;
+}
+
+/* max_peers, idle_ms, session_ms: stek_server_options (Server.Options
+ * starts from stek.h's defaults); sink (may be null) hears sessionEnd and,
+ * if pair, is asked pairConfirm -- both on the server's thread. */
 JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass,
                                         jlong ops, jlong mem, jbyteArray zoneinfo,
-                                        jbyteArray jbind, jint port) {
+                                        jbyteArray jbind, jint port, jint max_peers,
+                                        jlong idle_ms, jlong session_ms, jobject sink,
+                                        jboolean pair) {
   (void)cls;
   args a = {0};
   stek_config cfg;
@@ -988,14 +1250,38 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
   const char *path = arg_str(env, &a, jpath, NULL);
   const char *bind_addr = arg_str(env, &a, jbind, NULL);
   jlong result = 0;
+  jserver *js = NULL;
   if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
-    stek_server *srv = NULL;
-    int rc = stek_server_start(&srv, path, &cfg, bind_addr, port, NULL);
+    js = calloc(1, sizeof *js);
+    if (!js) throw_code(env, STEK_ENOMEM, NULL);
+  }
+  if (js && sink && !(js->sink = (*env)->NewGlobalRef(env, sink))) {
+    throw_code(env, STEK_ENOMEM, NULL);
+    free(js);
+    js = NULL;
+  }
+  if (js) {
+    stek_server_options o;
+    stek_server_options_init(&o);
+    o.max_peers = max_peers;
+    o.idle_ms = idle_ms;
+    o.session_ms = session_ms;
+    if (js->sink) {
+      o.on_session_end = session_end_cb;
+      o.on_session_end_ctx = js;
+      if (pair) {
+        cfg.pair_confirm = server_confirm_cb;
+        cfg.pair_confirm_ctx = js;
+      }
+    }
+    int rc = stek_server_start(&js->srv, path, &cfg, bind_addr, port, &o);
     if (rc != STEK_OK) {
-      throw_code(env, rc, srv ? stek_server_errmsg(srv) : NULL);
-      stek_server_stop(srv);
+      throw_code(env, rc, js->srv ? stek_server_errmsg(js->srv) : NULL);
+      stek_server_stop(js->srv);
+      if (js->sink) (*env)->DeleteGlobalRef(env, js->sink);
+      free(js);
     } else {
-      result = (jlong)(intptr_t)srv;
+      result = (jlong)(intptr_t)js;
     }
   }
   if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
@@ -1006,13 +1292,13 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
 JNIEXPORT jint JNICALL FN(serverPort)(JARGS, jlong srv) {
   (void)env;
   (void)cls;
-  return stek_server_port((const stek_server *)(intptr_t)srv);
+  return stek_server_port(((const jserver *)(intptr_t)srv)->srv);
 }
 
 JNIEXPORT jlongArray JNICALL FN(serverCounts)(JARGS, jlong srv) {
   (void)cls;
   uint64_t done = 0, failed = 0;
-  stek_server_counts((const stek_server *)(intptr_t)srv, &done, &failed);
+  stek_server_counts(((const jserver *)(intptr_t)srv)->srv, &done, &failed);
   jlongArray r = (*env)->NewLongArray(env, 2);
   if (r) {
     jlong v[2] = {(jlong)done, (jlong)failed};
@@ -1021,8 +1307,13 @@ JNIEXPORT jlongArray JNICALL FN(serverCounts)(JARGS, jlong srv) {
   return r;
 }
 
+/* Stop (joining the server's thread, so no callback runs after), then let
+ * go of the sink. */
 JNIEXPORT void JNICALL FN(serverStop)(JARGS, jlong srv) {
-  (void)env;
   (void)cls;
-  stek_server_stop((stek_server *)(intptr_t)srv);
+  jserver *js = (jserver *)(intptr_t)srv;
+  if (!js) return;
+  stek_server_stop(js->srv);
+  if (js->sink) (*env)->DeleteGlobalRef(env, js->sink);
+  free(js);
 }

@@ -3,9 +3,22 @@ package org.libstek;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The JNI entry points (bindings/java/jni/stekjni.c), one per stek.h call,
- * and the conversions at the boundary: strings cross as byte[] of standard
- * UTF-8, ids as byte[16]. Package-private: apps use {@link Store}.
+ * The JNI entry points (bindings/java/jni/stekjni.c) and the conversions at
+ * the boundary: strings cross as byte[] of standard UTF-8, ids as byte[16].
+ * Package-private: apps use {@link Store}.
+ *
+ * <p>Each entry point wraps one stek.h call -- or, where a flag picks
+ * between siblings, one of a pair (deleteOrRestore, setElement, txn,
+ * typedPut, scheduleCancel); {@code spaces} walks stek_space_count and
+ * stek_space_get; the network calls fill their stek_*_options on the way.
+ * Not bound, on purpose: stek_ingest and stek_changes (raw changes: sync
+ * and bundles carry them), stek_id_to_hex / stek_id_from_hex (done here in
+ * Java), stek_record_find and stek_record_json (a {@link Record} is a
+ * Map), stek_cancel_triggered (Future.isCancelled), stek_version_number
+ * (the version string), stek_errmsg alone (every failure throws it), the
+ * stek_*_init and *_free functions (used inside the wrappers).
+ * {@code debugHeapInUse} is the one entry point that is no stek.h call:
+ * the leak test's measure.
  *
  * <p>The library is loaded from the file named by the system property
  * {@code org.libstek.jni} if set, else by {@code System.loadLibrary("stekjni")}
@@ -89,20 +102,31 @@ final class Native {
   static native byte[] version();
   static native byte[] strerror(int code);
   static native byte[] newId();
+  /**
+   * Test only: the bytes of C heap in use in the process (glibc's
+   * mallinfo2: uordblks + hblkhd), or -1 where that cannot be known (not
+   * glibc, or under AddressSanitizer).
+   */
+  static native long debugHeapInUse();
 
   // ---- Store (h: the handle from open(); 0 throws ESTATE)
   static native long open(byte[] path, byte[] passphrase, long opslimit, long memlimit,
       byte[] zoneinfoDir);
   static native void close(long h);
+  static native void rekey(long h, byte[] passphrase);
   static native void setChangeSink(long h, Sink sink);
   static native byte[] deviceId(long h);
   static native byte[] spaceCreate(long h, byte[] name);
   static native void spaces(long h, Sink sink);
+  static native byte[] spaceCurrent(long h);
   static native void spaceUse(long h, byte[] id);
   static native byte[] spaceShare(long h, byte[] device);
   static native int spaceAccept(long h, byte[] sealed);
   static native byte[] devices(long h);
   static native void deviceRevoke(long h, byte[] device);
+  static native byte[] relayShare(long h, byte[] device);
+  static native void relayAccept(long h, byte[] share);
+  static native long relayCount(long h);
 
   // ---- Records
   static native void put(long h, byte[] type, byte[] id, byte[] field, Object value);
@@ -143,9 +167,20 @@ final class Native {
   static native byte[] inviteCreate(long h, long ttlMs);
   static native void discover(long h, long timeoutMs, byte[] address, int port, Sink sink);
 
+  // ---- Pairing (pairJoin blocks: a Sync worker only)
+  static native void pairOffer(long h, long ttlMs);
+  static native byte[] pairJoin(long h, byte[] host, int port, int timeoutMs, long cancel,
+      Sink sink);
+
+  // ---- Announcer
+  static native long announcerStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
+      byte[] zoneinfoDir, int servePort, long periodMs, byte[] address, int port);
+  static native void announcerStop(long announcer);
+
   // ---- Server
   static native long serverStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
-      byte[] zoneinfoDir, byte[] bindAddr, int port);
+      byte[] zoneinfoDir, byte[] bindAddr, int port, int maxPeers, long idleMs, long sessionMs,
+      Sink sink, boolean pair);
   static native int serverPort(long srv);
   static native long[] serverCounts(long srv);
   static native void serverStop(long srv);

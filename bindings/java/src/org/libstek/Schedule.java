@@ -9,11 +9,14 @@ import java.util.Map;
  * site, with recurrence (RRULE) in the entry's own time zone. Obtained with
  * {@link Store#schedule()}; locks the Store as its methods do.
  *
- * <p>Fields (stek.h, "Schedules"): title, site, start ("YYYY-MM-DDTHH:MM"
- * local; these three required on creation), tz (IANA, default
- * "Europe/Brussels"), minutes, rrule ("FREQ=WEEKLY;BYDAY=TH"), exdates,
- * orgs, languages (lists), cost (Long cents or String), notes. A null
- * value removes a field.
+ * <p>Entries are written and read as {@link ScheduleEntry} values
+ * ({@link #put(ScheduleEntry)}, {@link #getEntry}, {@link #entries}), over
+ * the Map API underneath ({@link #put(String, Map)}, {@link #get}): fields
+ * (stek.h, "Schedules") title, site, start ("YYYY-MM-DDTHH:MM" local; these
+ * three required on creation), tz (IANA, default "Europe/Brussels"),
+ * minutes, rrule ("FREQ=WEEKLY;BYDAY=TH"), exdates, orgs, languages
+ * (lists), cost (Long cents or String), notes. In a Map a null value
+ * removes a field.
  */
 public final class Schedule {
   private final Store store;
@@ -41,9 +44,31 @@ public final class Schedule {
     }
   }
 
+  /**
+   * Write the fields an entry sets, in one change: a new entry (a fresh id)
+   * if its id is null, else that entry (created if it does not exist).
+   * Returns the id. EINVAL says which field is wrong.
+   */
+  public String put(ScheduleEntry entry) {
+    String id = entry.id() != null ? entry.id() : Store.newId();
+    put(id, entry.toMap());
+    return id;
+  }
+
   /** The entry, or null. */
+  public ScheduleEntry getEntry(String id) {
+    Record r = get(id);
+    return r == null ? null : ScheduleEntry.from(r);
+  }
+
+  /** Every live entry of the current space, by id. */
+  public List<ScheduleEntry> entries() {
+    return store.records(ScheduleEntry.TYPE).stream().map(ScheduleEntry::from).toList();
+  }
+
+  /** The entry as a generic record, or null. */
   public Record get(String id) {
-    return store.get("schedule", id);
+    return store.get(ScheduleEntry.TYPE, id);
   }
 
   /** Cancel one date ("YYYY-MM-DD") of an entry; cancellations merge across devices. */

@@ -73,6 +73,14 @@ class Sink {
     last = new SyncStats(sent, received, total, bytesSent, bytesReceived, roundTrips);
   }
 
+  /** Pairing: do the users see the same six digits and agree? (false: refuse) */
+  boolean pairConfirm(byte[] sas) {
+    return false;
+  }
+
+  /** A server's session ended (on the server's thread): rc 0 or a STEK_E* code. */
+  void sessionEnd(int rc, byte[] message) {}
+
   /** A committed change on the handle this sink is installed on: queued. */
   void changed(byte[] type, byte[] id, int origin) {
     items.add(new Change(Native.str(type), Native.hex(id),

@@ -1,12 +1,15 @@
 package org.libstek;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An open store: one stek handle (stek.h, "Opening a store").
@@ -16,13 +19,16 @@ import java.util.concurrent.CompletableFuture;
  * Store (and of its {@link #schedule()}, {@link #directory()} and
  * {@link #signals()} views) is {@code synchronized} on the Store: any thread
  * may call them, one at a time. The native pointer lives in {@link #handle}
- * and is read only under that lock, so {@link #close()} -- also synchronized
- * -- can never free it while a call or a callback is using it; after close
+ * and is read only under that lock, so {@link #close()} -- which frees it
+ * under that lock -- can never do so while a call or a callback is using it; after close
  * every method throws {@link StekException} with code
- * {@link StekException#ESTATE}, and close is idempotent.
+ * {@link StekException#ESTATE}, and close is idempotent. Close also cancels
+ * the Store's async operations and stops their listeners: see
+ * {@link #close()}.
  *
  * <p>Network work never runs on the caller's thread: {@link #syncAsync},
- * {@link #acceptInviteAsync} and {@link #discoverAsync} run on the library's
+ * {@link #acceptInviteAsync}, {@link #pairJoinAsync} and
+ * {@link #discoverAsync} run on the library's
  * own worker threads ("stek-sync-N", a cached pool of daemon threads), each
  * opening a handle of its own on the same store file (distinct handles may be
  * used from distinct threads at once), so the Store stays usable -- and its
@@ -38,9 +44,18 @@ public final class Store implements AutoCloseable {
   private long handle;
   private final String path;
   private final StoreOptions options;
-  private String currentSpace;
   private boolean inTransaction;
   private volatile ChangeListener listener;
+  /** The async operations running for this Store (Sync.Task), from submit to their worker's end. */
+  final Set<Sync.Task<?>> tasks = ConcurrentHashMap.newKeySet();
+  /**
+   * Held while a callback of an async operation runs (remote changes,
+   * progress, peers), so that close() can wait for one in progress; see
+   * {@link #callback}.
+   */
+  private final Object callbackLock = new Object();
+  /** Set by close(): the async operations' callbacks are dropped from then on. */
+  private volatile boolean callbacksOff;
   /** Queues the changes the native callback reports during a call. */
   private final Sink changes = new Sink();
   private final Schedule schedule = new Schedule(this);
@@ -88,15 +103,114 @@ public final class Store implements AutoCloseable {
     return path;
   }
 
-  /** Close the handle (rolling back an open transaction). Idempotent. */
+  /**
+   * Close the store. Idempotent; afterwards every method throws ESTATE.
+   *
+   * <ol>
+   *   <li>Under the Store's lock -- so after any call in progress -- the
+   *       change listener is removed, the async operations' callbacks are
+   *       switched off, and the handle is closed (an open transaction is
+   *       rolled back).</li>
+   *   <li>Every running async operation ({@link #syncAsync},
+   *       {@link #acceptInviteAsync}, {@link #pairJoinAsync},
+   *       {@link #discoverAsync}) is cancelled: its future completes with a
+   *       CancellationException, its native call is told to stop
+   *       (stek_cancel: within ~20 ms), and a {@link PairConfirm} waiting
+   *       for its user is interrupted.</li>
+   *   <li>close then waits for a callback of theirs that is running (a
+   *       listener in progress finishes first) and for their workers to end
+   *       (each closes its own handle on the file). It does not wait for a
+   *       discovery, which stek.h cannot interrupt: that worker ends at the
+   *       next beacon or at its timeout, without calling its listener.</li>
+   * </ol>
+   * So once close returns, no listener of this Store (change, progress,
+   * peer) is called again, and -- but for a discovery -- no worker holds the
+   * store file. Called from inside such a listener or with the Store's lock
+   * held (in a change listener, an {@code inTransaction} body), close
+   * cannot wait without deadlocking: it does steps 1 and 2 only, and the
+   * callbacks still come to nothing.
+   */
   @Override
-  public synchronized void close() {
-    long h = handle;
-    handle = 0;
-    if (h != 0) {
+  public void close() {
+    List<Sync.Task<?>> running;
+    synchronized (this) {
+      long h = handle;
+      if (h == 0) return;
+      handle = 0;
+      callbacksOff = true;
+      listener = null;
+      running = new ArrayList<>(tasks);
       Native.close(h);
       options.wipe();
     }
+    for (Sync.Task<?> t : running) t.cancel(true);
+    if (Thread.holdsLock(this) || Thread.holdsLock(callbackLock)) return;
+    synchronized (callbackLock) {
+      // a callback in progress has ended; later ones see callbacksOff
+    }
+    boolean interrupted = false;
+    for (Sync.Task<?> t : running) {
+      if (!t.closeWaits || t.isWorker()) continue;
+      while (true) {
+        try {
+          t.awaitEnd(Long.MAX_VALUE);
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true; // finish waiting: the promise is that they have ended
+        }
+      }
+    }
+    if (interrupted) Thread.currentThread().interrupt();
+  }
+
+  /**
+   * Run a callback of an async operation (on its worker thread) unless the
+   * Store is closed; false if it was dropped. Callbacks of a Store run one
+   * at a time, never with the Store's lock held by this binding.
+   */
+  boolean callback(Runnable r) {
+    if (callbacksOff) return false;
+    synchronized (callbackLock) {
+      if (callbacksOff) return false;
+      r.run();
+      return true;
+    }
+  }
+
+  /** Wait for the async operations (all of them, discoveries too) to end: for tests. */
+  boolean awaitTasks(long timeoutMs) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+    for (Sync.Task<?> t : new ArrayList<>(tasks))
+      if (!t.awaitEnd(Math.max(0, (deadline - System.nanoTime()) / 1_000_000))) return false;
+    return tasks.isEmpty();
+  }
+
+  /**
+   * Change the store's passphrase (stek_rekey): the whole store is copied,
+   * encrypted under a key derived from the new passphrase with this
+   * Store's Argon2id cost, beside the file, then renamed over it -- an
+   * interruption leaves either the old store or the new one, never a mix.
+   * A plaintext store given a passphrase is encrypted; null writes a
+   * plaintext store (tools only). The Store stays open, and its async
+   * operations open their handles with the new passphrase from now on.
+   * Disk work on the calling thread: call it off the UI thread. ESTATE in
+   * a transaction or while another handle has the file open -- a
+   * {@link Server}, an {@link Announcer}, another Store, or one of this
+   * Store's running async operations.
+   */
+  public void rekey(String newPassphrase) {
+    byte[] p = newPassphrase == null ? null : newPassphrase.getBytes(StandardCharsets.UTF_8);
+    try {
+      rekey(p);
+    } finally {
+      if (p != null) Arrays.fill(p, (byte) 0);
+    }
+  }
+
+  /** {@link #rekey(String)} with the passphrase as bytes (any bytes, at least one). */
+  public synchronized void rekey(byte[] newPassphrase) {
+    Native.rekey(h(), newPassphrase);
+    options.passphrase(newPassphrase);
   }
 
   public synchronized boolean isClosed() {
@@ -120,9 +234,11 @@ public final class Store implements AutoCloseable {
    * the native callback; this binding queues the changes and delivers them
    * after it). Changes received by {@link #syncAsync} or
    * {@link #acceptInviteAsync} are delivered (origin REMOTE) on the sync
-   * worker thread, without the lock, before the future completes; those of
-   * {@link #importBundle} on its caller's thread. An exception the listener
-   * throws reaches the caller of the write, which has been committed.
+   * worker thread, without the lock, one callback at a time, before the
+   * future completes -- and never once {@link #close()} has returned; those
+   * of {@link #importBundle} on its caller's thread. An exception the
+   * listener throws reaches the caller of the write, which has been
+   * committed.
    */
   public synchronized void setChangeListener(ChangeListener l) {
     Native.setChangeSink(h(), l == null ? null : changes);
@@ -155,9 +271,7 @@ public final class Store implements AutoCloseable {
 
   /** Create a space and make it current; returns its id. */
   public synchronized String createSpace(String name) {
-    String id = Native.hex(Native.spaceCreate(h(), Native.c(name == null ? "" : name)));
-    currentSpace = id;
-    return id;
+    return Native.hex(Native.spaceCreate(h(), Native.c(name == null ? "" : name)));
   }
 
   /** The spaces the store holds, ordered by id. */
@@ -169,16 +283,15 @@ public final class Store implements AutoCloseable {
 
   public synchronized void useSpace(String id) {
     Native.spaceUse(h(), Native.id(id));
-    currentSpace = id;
   }
 
   /**
-   * The current space's id as this binding saw it chosen (open with one
-   * space, createSpace, useSpace, acceptSpace, acceptInviteAsync), or null.
+   * The current space's id (stek_space_current), or null if none is chosen:
+   * the one space of a store that holds one, else the last one created,
+   * used, accepted or joined (acceptInviteAsync, pairJoinAsync).
    */
   public synchronized String currentSpace() {
-    h();
-    return currentSpace;
+    return Native.hex(Native.spaceCurrent(h()));
   }
 
   /** Seal the current space to another device (its 64-hex-digit id). */
@@ -216,8 +329,36 @@ public final class Store implements AutoCloseable {
     int rc = Native.spaceAccept(h(), sealed);
     if (rc != 0) return null;
     for (String id : spaceIds())
-      if (!before.contains(id)) return currentSpace = id;
+      if (!before.contains(id)) return id;
     return null;
+  }
+
+  // ---- Blind relays
+
+  /**
+   * Let the device with this id (64 hex digits) carry the current space's
+   * changes without being able to read them: a relay capability sealed to
+   * that device, to hand it (file, QR code) for {@link #acceptRelay}.
+   * Members then sync with the relay with {@code relay = true}
+   * ({@link #syncAsync(String, int, int, boolean, SyncListener)}).
+   */
+  public synchronized byte[] shareRelay(String deviceId) {
+    return Native.relayShare(h(), Native.deviceId(deviceId));
+  }
+
+  /**
+   * On the relay: accept a capability sealed to this device (EMALFORMED if
+   * it was sealed to another). The relay holds sealed changes, with only
+   * their id and timestamp, and hands them on to members; it never holds
+   * the space's key.
+   */
+  public synchronized void acceptRelay(byte[] share) {
+    Native.relayAccept(h(), share);
+  }
+
+  /** How many sealed changes this store carries for the spaces it relays. */
+  public synchronized long relayCount() {
+    return Native.relayCount(h());
   }
 
   private Set<String> spaceIds() {
@@ -426,9 +567,8 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<SyncStats> syncAsync(String host, int port, int timeoutMs,
       boolean relay, SyncListener progress) {
-    Sync.Target t = target();
-    return Sync.submit(this, t, (w, cancel) -> {
-      Sync.ProgressSink sink = new Sync.ProgressSink(progress);
+    return submit(true, (w, cancel, task) -> {
+      Sync.ProgressSink sink = new Sync.ProgressSink(this, progress);
       w.runSync(host, port, timeoutMs, relay, cancel, sink);
       return sink.last;
     });
@@ -441,8 +581,7 @@ public final class Store implements AutoCloseable {
    * content.
    */
   public CompletableFuture<Space> acceptInviteAsync(String token, String host, int port) {
-    Sync.Target t = target();
-    return Sync.submit(this, t, (w, cancel) -> {
+    return submit(true, (w, cancel, task) -> {
       Set<String> before = w.spaceIds();
       synchronized (w) {
         Native.inviteAccept(w.h(), Native.c(token), Native.c(host), port, 0, cancel);
@@ -459,6 +598,60 @@ public final class Store implements AutoCloseable {
     });
   }
 
+  // ---- Pairing by six digits
+
+  /**
+   * The member's side of a pairing: open a one-shot pairing offer to the
+   * current space for ttl (1 ms to an hour), replacing any still open. A
+   * {@link Server} on this store's file started with
+   * {@link Server.Options#pairConfirm} then accepts one pairing
+   * connection: both screens show six digits, both users confirm, and the
+   * new device gets the space. The offer closes at the first attempt,
+   * whatever its outcome (one guess in 10^6 per offer).
+   */
+  public synchronized void pairOffer(Duration ttl) {
+    Native.pairOffer(h(), ttl.toMillis());
+  }
+
+  /** {@link #pairJoinAsync(String, int, int, PairConfirm)} waiting up to 5 minutes for the member. */
+  public CompletableFuture<Space> pairJoinAsync(String host, int port, PairConfirm confirm) {
+    return pairJoinAsync(host, port, 300_000, confirm);
+  }
+
+  /**
+   * The new device's side of a pairing: connect to the member serving at
+   * host:port with a pairing offer open, show confirm the six digits (on
+   * the worker thread; it may wait for its user), and on success hold the
+   * space and make it this Store's current one; run {@link #syncAsync}
+   * then to fetch its content. On a worker thread; returns at once.
+   * timeoutMs: how long the member may stay silent -- its user is deciding
+   * meanwhile (0: libstek's 30 s). The future fails with EREFUSED if
+   * either user did not confirm or the member had no offer open,
+   * ESIGNATURE if the member's reveal broke its commitment (an attack),
+   * ENET if unreachable; cancel(true) interrupts a confirm that waits.
+   */
+  public CompletableFuture<Space> pairJoinAsync(String host, int port, int timeoutMs,
+      PairConfirm confirm) {
+    if (confirm == null) throw new StekException(StekException.EINVAL, "a PairConfirm is required");
+    return submit(true, (w, cancel, task) -> {
+      byte[] space;
+      synchronized (w) {
+        space = Native.pairJoin(w.h(), Native.c(host), port, timeoutMs, cancel,
+            new Sync.PairSink(task, confirm));
+      }
+      String id = Native.hex(space);
+      Space joined = null;
+      for (Space sp : w.spaces())
+        if (sp.id().equals(id)) joined = sp;
+      if (joined == null)
+        throw new StekException(StekException.ERROR, "the pairing joined no space");
+      synchronized (this) {
+        if (handle != 0) useSpace(id);
+      }
+      return joined;
+    });
+  }
+
   /**
    * Listen for LAN beacons of the spaces held, for timeoutMs (0: 5 s), on a
    * worker thread; listener (may be null) hears each peer on that thread
@@ -466,9 +659,8 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<List<Peer>> discoverAsync(long timeoutMs, String address, int udpPort,
       PeerListener listener) {
-    Sync.Target t = target();
-    return Sync.submit(this, t, (w, cancel) -> {
-      Sync.PeerSink sink = new Sync.PeerSink(listener);
+    return submit(false, (w, cancel, task) -> {
+      Sync.PeerSink sink = new Sync.PeerSink(this, listener);
       synchronized (w) {
         Native.discover(w.h(), timeoutMs, Native.c(address), udpPort, sink);
       }
@@ -476,10 +668,16 @@ public final class Store implements AutoCloseable {
     });
   }
 
-  /** What a worker needs to open its own handle: read under the lock. */
-  private synchronized Sync.Target target() {
+  /**
+   * Start job on a worker with what it needs to open its own handle, read
+   * under the lock (so close() either comes first -- ESTATE -- or finds the
+   * task registered and cancels it). closeWaits: whether close() waits for
+   * it (job honours the cancel flag).
+   */
+  private synchronized <T> CompletableFuture<T> submit(boolean closeWaits, Sync.Job<T> job) {
     h();
-    return new Sync.Target(path, options.copy(), currentSpace);
+    return Sync.submit(this, new Sync.Target(path, options.copy(), currentSpace()), closeWaits,
+        job);
   }
 
   /** Open a worker's handle (on the worker thread). */
@@ -501,15 +699,15 @@ public final class Store implements AutoCloseable {
     }
   }
 
-  /** Forward a worker's changes to the app's listener (on the worker thread). */
+  /** Forward a worker's changes to the app's listener (on the worker thread) while parent is open. */
   void forwardChangesTo(Store parent) {
-    setChangeListener((type, id, origin) -> {
+    setChangeListener((type, id, origin) -> parent.callback(() -> {
       ChangeListener l = parent.listener;
       try {
         if (l != null) l.onChange(type, id, origin);
       } catch (RuntimeException ignored) {
         // the sync itself succeeded; nobody on this thread to tell
       }
-    });
+    }));
   }
 }

@@ -8,7 +8,6 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.File;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.ArrayList;
@@ -20,54 +19,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.Rule;
 import org.junit.Test;
-import org.junit.function.ThrowingRunnable;
-import org.junit.rules.TemporaryFolder;
-import org.junit.rules.Timeout;
 
 /** The Java binding, one behaviour per test (stek.h is the specification). */
-public class StoreTest {
-  @Rule public TemporaryFolder tmp = new TemporaryFolder();
-  @Rule public Timeout timeout = Timeout.seconds(120);
-
-  private String path(String name) {
-    return new File(tmp.getRoot(), name).getPath();
-  }
-
-  private Store openWithSpace(String name) {
-    Store s = Store.open(path(name));
-    s.createSpace("team");
-    return s;
-  }
-
-  /**
-   * Changes one share writes in the sharer's space: the "stek.member" record
-   * of the device it shares with, which syncs like any other change.
-   */
-  private static final int JOIN_CHANGES = 1;
-
-  /** A second store that holds the space of a (sealed to its device). */
-  private Store member(Store a, String name) {
-    Store b = Store.open(path(name));
-    assertNotNull(b.acceptSpace(a.shareSpace(b.deviceId())));
-    assertEquals(a.currentSpace(), b.currentSpace());
-    return b;
-  }
-
-  private static StekException expectStek(int code, ThrowingRunnable r) {
-    try {
-      r.run();
-    } catch (StekException e) {
-      assertEquals(e.toString(), code, e.code());
-      assertFalse("a message", e.getMessage().isEmpty());
-      return e;
-    } catch (Throwable t) {
-      throw new AssertionError("expected StekException " + code + ", got " + t, t);
-    }
-    throw new AssertionError("expected StekException " + code);
-  }
-
+public class StoreTest extends StekTestBase {
   @Test
   public void test_records_round_trip() {
     try (Store s = openWithSpace("a.db")) {
@@ -120,6 +75,22 @@ public class StoreTest {
       b.importBundle(bundle);
       assertEquals(a.stateHash(), b.stateHash());
       expectStek(StekException.ENOSPACE, () -> c.importBundle(bundle));
+    }
+  }
+
+  @Test
+  public void test_current_space_is_the_librarys() {
+    try (Store s = Store.open(path("a.db"))) {
+      assertNull(s.currentSpace());
+      String first = s.createSpace("one");
+      assertEquals(first, s.currentSpace());
+      String second = s.createSpace("two");
+      assertEquals(second, s.currentSpace());
+      s.useSpace(first);
+      assertEquals(first, s.currentSpace());
+    }
+    try (Store s = Store.open(path("a.db"))) {
+      assertNull(s.currentSpace()); // two spaces: none is chosen at open
     }
   }
 

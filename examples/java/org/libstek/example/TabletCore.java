@@ -4,8 +4,8 @@ import java.time.LocalDate;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.libstek.DirectoryEntry;
 import org.libstek.Occurrence;
-import org.libstek.Record;
 import org.libstek.Store;
 import org.libstek.StoreOptions;
 import org.libstek.SyncListener;
@@ -33,8 +33,8 @@ public final class TabletCore implements AutoCloseable {
   }
 
   /** The social map: services matching what the visitor asks, in their language. */
-  public List<Record> searchSocialMap(String query, String lang) {
-    return store.directory().search(query, lang, null);
+  public List<DirectoryEntry> searchSocialMap(String query, String lang) {
+    return store.directory().search(query, lang, null).stream().map(DirectoryEntry::from).toList();
   }
 
   /** An anonymous signal; the receipt code is for the visitor, to withdraw it. */
@@ -76,8 +76,8 @@ public final class TabletCore implements AutoCloseable {
         System.out.println("  " + o.start().substring(11, 16) + "-" + o.end().substring(11, 16)
             + "  " + o.title());
       System.out.println("social map, \"energie\":");
-      for (Record r : app.searchSocialMap("energie", null))
-        System.out.println("  " + r.getString("org") + " (" + r.getString("category") + ")");
+      for (DirectoryEntry e : app.searchSocialMap("energie", null))
+        System.out.println("  " + e.org() + " (" + e.category() + ")");
       System.out.println("signal receipt: "
           + app.recordSignal("energy", args[1], "Cannot pay the heating bill"));
       if (host != null) {
