@@ -19,11 +19,14 @@
 #include "crdt/signal.h"
 #include "crypto/crypto.h"
 #include "model/report.h"
+#include "model/schedule.h"
+#include "model/tz.h"
 #include "stek.h"
 #include "store/store.h"
 #include "api.h"
 
 #define DEFAULT_SKEW_MS (24 * 3600 * 1000LL)
+#define MAX_UTC_OFFSET_MS (14 * 3600 * 1000LL) /* Pacific/Kiritimati, UTC+14 */
 #define SPACE_SHARE_FORMAT 1
 
 /* ---- errors ---- */
@@ -126,6 +129,8 @@ int stek_open(stek **out, const char *path, const stek_config *cfg) {
   s->cfg.passphrase_len = 0;
   if (secret.passphrase && !secret.len)
     return stek__fail(s, STEK_EINVAL, "empty passphrase");
+  if (s->cfg.local_tz && tz_name_check(s->cfg.local_tz))
+    return stek__fail(s, STEK_EINVAL, "local_tz is not an IANA time zone name");
   int rc = store_open(&s->st, path, s->cfg.identity_seed, secret.passphrase ? &secret : NULL,
                       s->err, sizeof s->err);
   s->cfg.identity_seed = NULL; /* used once, at creation; not kept */
@@ -1189,34 +1194,43 @@ static void receipt_hash(uint8_t out[32], const char code[13],
   cr_wipe(k, sizeof k);
 }
 
-/* The ISO week of today's date.  The date is taken in UTC. */
-static void this_week(stek *s, char week[9]) {
-  int64_t days = stek__now_ms(s) / 86400000;
-  time_t t = (time_t)(days * 86400);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  iso_week_of(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, week);
+/* The ISO week of today's date in the device's zone (stek_config.local_tz,
+ * default Europe/Brussels), read from its TZif file as schedules are: the
+ * issue asks for the local date, and in UTC the first hour or two of a
+ * Belgian Monday would still count as the week before. */
+static int this_week(stek *s, char week[9]) {
+  char err[160] = "";
+  tz *z;
+  const char *name = s->cfg.local_tz ? s->cfg.local_tz : STEK_DEFAULT_TZ;
+  int rc = tz_load(schedule_zoneinfo(s), name, &z, err, sizeof err);
+  if (rc) return stek__fail(s, rc, "the device's time zone: %s", err);
+  int64_t now_s = stek__now_ms(s) / 1000;
+  int64_t local_s = now_s + tz_offset_at(z, now_s);
+  tz_free(z);
+  tz_local t;
+  tz_local_from_seconds(local_s, &t);
+  iso_week_of(t.year, t.month, t.day, week);
+  return 0;
 }
 
 static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t len) {
   signal_msg m;
   change c;
-  int64_t sp, week_ms, now_week_ms;
+  int64_t sp, week_ms;
   uint8_t key[CR_SPACE_KEY], rh[32];
-  char now_week[9];
   int rc = signal_decode(buf, len, &m);
   if (!rc) rc = store_space_find(s->st, m.space, &sp);
   if (!rc && want_sp >= 0 && sp != want_sp) return other_space(s);
   if (!rc) rc = store_change_has(s->st, sp, m.id);
   if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
-  this_week(s, now_week);
-  if (!rc && (iso_week_start_ms(m.week, &week_ms) ||
-              iso_week_start_ms(now_week, &now_week_ms)))
-    rc = STEK_EMALFORMED;
+  if (!rc && iso_week_start_ms(m.week, &week_ms)) rc = STEK_EMALFORMED;
   /* Too far ahead if its week starts after now + the allowed skew: against
    * the start of this week instead, a sender a few minutes ahead across
-   * Monday 00:00 UTC would be refused (stek-sim seed 634). */
-  if (!rc && week_ms > stek__now_ms(s) + s->cfg.max_clock_skew_ms) rc = STEK_EFUTURE;
+   * Monday 00:00 UTC would be refused (stek-sim seed 634).  The week is
+   * the sender's local one, whose Monday begins up to 14 hours (UTC+14,
+   * the largest offset in use) before Monday 00:00 UTC. */
+  if (!rc && week_ms - MAX_UTC_OFFSET_MS > stek__now_ms(s) + s->cfg.max_clock_skew_ms)
+    rc = STEK_EFUTURE;
   if (!rc) rc = store_space_key(s->st, sp, key);
   if (!rc) rc = signal_verify(&m, key);
   if (!rc && m.kind == SIGNAL_WITHDRAW) {
@@ -1258,8 +1272,9 @@ static int signal_write(stek *s, int kind, const void *a, const char *b,
   mp_writer w;
   uint8_t id[32];
   char week[9];
-  this_week(s, week);
-  int rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
+  int rc = this_week(s, week);
+  if (rc) return rc;
+  rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
   if (rc) return stek__fail(s, rc, "out of memory");
   rc = ingest_signal(s, -1, (const uint8_t *)w.buf.data, w.buf.size);
   mp_writer_free(&w);

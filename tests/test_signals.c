@@ -88,6 +88,94 @@ static void test_record_sets_week_and_returns_receipt(void) {
   CHECK(f.n == 1 && strcmp(f.week, "2026-W01") == 0 && strcmp(f.theme, "energy") == 0);
 }
 
+/* The week of the signal a fresh store in zone (NULL: the default) records
+ * at UTC instant now_ms, into week[9]. */
+static int week_recorded_at(int64_t now_ms, const char *zone, char week[9]) {
+  test_clock at = {now_ms};
+  stek_config cfg;
+  stek *s;
+  uint8_t space[16];
+  char receipt[STEK_RECEIPT_BYTES], path[600], name[32];
+  struct found f = {0};
+  static int n_stores;
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &at;
+  cfg.local_tz = zone;
+  snprintf(name, sizeof name, "week%d.db", n_stores++);
+  test_dir_file(&dir, name, path, sizeof path);
+  int rc = stek_open(&s, path, &cfg);
+  if (!rc) rc = stek_space_create(s, "week", space);
+  if (!rc) rc = stek_signal_record(s, "energy", "Kantine Bezemheide", "x", receipt);
+  if (!rc) rc = stek_signal_list(s, find_cb, &f);
+  if (!rc && f.n != 1) rc = STEK_ERROR;
+  memcpy(week, f.week, 9);
+  stek_close(s);
+  return rc;
+}
+
+/* Sunday 2026-01-04 23:30 UTC is Monday 00:30 in Brussels: already the
+ * week of Monday 5 January, 2026-W02, though the UTC date is in W01. */
+static void test_signal_week_is_that_of_the_local_date(void) {
+  char w[9];
+  CHECK_OK(week_recorded_at(1767569400000, NULL, w)); /* 2026-01-04T23:30Z */
+  CHECK(strcmp(w, "2026-W02") == 0);
+  CHECK_OK(week_recorded_at(1767569400000, "Europe/Brussels", w));
+  CHECK(strcmp(w, "2026-W02") == 0);
+  /* Half a minute earlier it is Sunday 23:59:30 in Brussels: still W01. */
+  CHECK_OK(week_recorded_at(1767567570000, NULL, w)); /* 2026-01-04T22:59:30Z */
+  CHECK(strcmp(w, "2026-W01") == 0);
+  /* Summer time: Sunday 2026-03-29 22:30 UTC is Monday 00:30 CEST (+02:00). */
+  CHECK_OK(week_recorded_at(1774823400000, NULL, w));
+  CHECK(strcmp(w, "2026-W14") == 0);
+  /* The reverse boundary, west of UTC: Monday 2026-01-05 03:00 UTC is still
+   * Sunday 22:00 in New York, the week before; in UTC it would be W02. */
+  CHECK_OK(week_recorded_at(1767582000000, "America/New_York", w));
+  CHECK(strcmp(w, "2026-W01") == 0);
+  CHECK_OK(week_recorded_at(1767582000000, "Etc/UTC", w));
+  CHECK(strcmp(w, "2026-W02") == 0);
+}
+
+/* A signal written in a zone east of UTC, early on Monday, names a week
+ * that starts (Monday 00:00 UTC) after the receiver's clock: it is not
+ * "from the future", even with no clock skew allowed. */
+static void test_signal_of_a_local_monday_is_not_refused_as_future(void) {
+  test_clock at = {1767569400000}; /* Sunday 23:30 UTC, Monday 00:30 Brussels */
+  stek_config cfg;
+  stek *s;
+  uint8_t space[16];
+  char receipt[STEK_RECEIPT_BYTES], path[600];
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &at;
+  cfg.max_clock_skew_ms = 0;
+  test_dir_file(&dir, "skew.db", path, sizeof path);
+  CHECK_OK(stek_open(&s, path, &cfg));
+  int rc = stek_space_create(s, "skew", space);
+  if (!rc) rc = stek_signal_record(s, "energy", "Kantine Bezemheide", "x", receipt);
+  stek_close(s);
+  CHECK_OK(rc);
+}
+
+static void test_local_tz_must_be_a_zone_name(void) {
+  stek_config cfg;
+  stek *s;
+  char path[600], receipt[STEK_RECEIPT_BYTES];
+  uint8_t space[16];
+  stek_config_init(&cfg);
+  cfg.local_tz = "../../etc/passwd";
+  test_dir_file(&dir, "badtz.db", path, sizeof path);
+  int rc = stek_open(&s, path, &cfg);
+  stek_close(s);
+  CHECK_RC(rc, STEK_EINVAL);
+  cfg.local_tz = "Europe/Atlantis"; /* a good name, but no such zone */
+  CHECK_OK(stek_open(&s, path, &cfg));
+  rc = stek_space_create(s, "tz", space);
+  if (!rc) rc = stek_signal_record(s, "energy", "site", "x", receipt);
+  stek_close(s);
+  CHECK_RC(rc, STEK_ENOTFOUND);
+}
+
 static void test_unknown_theme_and_oversized_text_are_refused(void) {
   char receipt[STEK_RECEIPT_BYTES], big[STEK_SIGNAL_MAX_TEXT + 2];
   memset(big, 'x', sizeof big - 1);
@@ -355,6 +443,9 @@ static void test_report_suppresses_cells_under_k(void) {
 int main(void) {
   if (sodium_init() < 0) return 2;
   T(test_record_sets_week_and_returns_receipt);
+  T(test_signal_week_is_that_of_the_local_date);
+  T(test_signal_of_a_local_monday_is_not_refused_as_future);
+  T(test_local_tz_must_be_a_zone_name);
   T(test_unknown_theme_and_oversized_text_are_refused);
   T(test_withdraw_needs_the_receipt_and_syncs);
   T(test_withdrawal_arriving_first_still_erases_the_signal);

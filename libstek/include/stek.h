@@ -157,6 +157,14 @@ typedef struct stek_config {
    * refused. */
   int (*pair_confirm)(void *pair_confirm_ctx, const char sas[7]);
   void *pair_confirm_ctx;
+  /* The device's IANA time zone ("Europe/Brussels"), read from
+   * zoneinfo_dir: the ISO week of a signal (stek_signal_record()) is that
+   * of the local date there, so the first hours of a Monday in Brussels
+   * already count as the new week.  NULL: "Europe/Brussels".  A name that
+   * is not a zone name is STEK_EINVAL from stek_open(); a zone that cannot
+   * be loaded fails the signal calls (STEK_ENOTFOUND, STEK_EMALFORMED).
+   * The string must outlive the handle, as zoneinfo_dir. */
+  const char *local_tz;
 } stek_config;
 
 /* Argon2id cost limits for stek_config (those of libsodium's crypto_pwhash
@@ -832,7 +840,9 @@ STEK_API int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
 /*
  * A signal is an anonymous observation of under-protection.  It carries no
  * author, device id, device signature or fine timestamp: only the ISO week
- * (set here from the local date), and it is authenticated only as written
+ * (set here from the local date in the device's zone, stek_config.local_tz,
+ * default Europe/Brussels: Monday 00:30 in Brussels is Sunday 23:30 UTC and
+ * already the new week), and it is authenticated only as written
  * by a member of the space.  Recording one returns a receipt code for the
  * visitor; only a keyed hash of it is kept, and withdrawing the signal
  * needs the code.
