@@ -1167,31 +1167,29 @@ char *stek_record_json(const stek_record *r) {
 /* ---- anonymous signals ---- */
 
 /* Receipt codes: 12 Crockford base32 digits (60 bits), shown in groups of
- * four.  Stored only as a keyed hash (the key derived from the space
- * secret, so an outsider cannot test guesses). */
+ * four (crdt/signal.h).  Neither stored nor sent: a withdrawal carries t,
+ * a hash of the code, and a signal the receipt hash, t keyed with a key
+ * derived from the space secret (so an outsider cannot test guesses). */
 static const char receipt_digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-static int receipt_normalise(const char *in, char out[13]) {
-  size_t n = 0;
-  for (const char *p = in; *p; p++) {
-    char c = *p;
-    if (c == '-' || c == ' ') continue;
-    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
-    if (c == 'O') c = '0';
-    if (c == 'I' || c == 'L') c = '1';
-    if (!strchr(receipt_digits, c) || c == 0 || n == 12) return STEK_EINVAL;
-    out[n++] = c;
-  }
-  out[n] = 0;
-  return n == 12 ? 0 : STEK_EINVAL;
+/* The receipt hash of a typed code; the code and t are wiped. */
+static void receipt_hash_of(uint8_t rh[32], uint8_t t[SIGNAL_TOKEN_BYTES], char code[13],
+                            const uint8_t space_key[32]) {
+  signal_receipt_token(t, code);
+  cr_wipe(code, 13);
+  signal_receipt_hash(rh, t, space_key);
 }
 
-static void receipt_hash(uint8_t out[32], const char code[13],
-                         const uint8_t space_key[32]) {
-  uint8_t k[32];
-  cr_kdf(k, 2, "stek-rcp", space_key);
-  cr_keyed_hash(out, (const uint8_t *)code, 12, k);
-  cr_wipe(k, sizeof k);
+struct withdrawn_ctx {
+  const uint8_t *receipt_hash;
+  int match;
+};
+
+/* Every withdrawal is compared (no early exit), in constant time. */
+static int withdrawal_matches(void *p, const uint8_t receipt_hash[32]) {
+  struct withdrawn_ctx *c = p;
+  c->match |= signal_receipt_equal(c->receipt_hash, receipt_hash);
+  return 0;
 }
 
 /* The ISO week of today's date in the device's zone (stek_config.local_tz,
@@ -1233,14 +1231,7 @@ static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t le
     rc = STEK_EFUTURE;
   if (!rc) rc = store_space_key(s->st, sp, key);
   if (!rc) rc = signal_verify(&m, key);
-  if (!rc && m.kind == SIGNAL_WITHDRAW) {
-    char code[13];
-    char given[65];
-    memcpy(given, m.receipt, m.receipt_len);
-    given[m.receipt_len] = 0;
-    if (receipt_normalise(given, code)) rc = STEK_EMALFORMED;
-    else receipt_hash(rh, code, key);
-  }
+  if (!rc && m.kind == SIGNAL_WITHDRAW) signal_receipt_hash(rh, m.token, key);
   cr_wipe(key, sizeof key);
   if (rc) return ingest_fail(s, rc, m.why);
 
@@ -1254,8 +1245,20 @@ static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t le
     return stek__ok(s, rc);
   }
   if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
-  if (!rc) rc = m.kind == SIGNAL_RECORD ? store_signal_add(s->st, sp, &m)
-                                        : store_signal_withdraw(s->st, sp, m.target, rh);
+  /* A withdrawal takes effect iff the receipt hash of its t is the
+   * signal's, whichever of the two arrives first. */
+  if (!rc && m.kind == SIGNAL_RECORD) {
+    struct withdrawn_ctx w = {m.receipt_hash, 0};
+    rc = store_signal_withdrawals(s->st, sp, m.sid, withdrawal_matches, &w);
+    if (!rc) rc = store_signal_add(s->st, sp, &m, w.match);
+  } else if (!rc) {
+    uint8_t target_rh[32];
+    int match = 0;
+    rc = store_signal_receipt(s->st, sp, m.target, target_rh);
+    if (!rc) match = signal_receipt_equal(target_rh, rh);
+    if (rc == STEK_ENOTFOUND) rc = 0; /* the signal may come later */
+    if (!rc) rc = store_signal_withdraw(s->st, sp, m.target, rh, match);
+  }
   if (!own) return rc ? stek__store_fail(s, rc) : stek__ok(s, STEK_OK);
   if (!rc) rc = store_tx_commit(s->st);
   if (rc) {
@@ -1283,7 +1286,7 @@ static int signal_write(stek *s, int kind, const void *a, const char *b,
 
 int stek_signal_record(stek *s, const char *theme, const char *site,
                        const char *text, char receipt[STEK_RECEIPT_BYTES]) {
-  uint8_t key[CR_SPACE_KEY], rh[32];
+  uint8_t key[CR_SPACE_KEY], rh[32], t[SIGNAL_TOKEN_BYTES];
   char code[13];
   int rc = stek__need_space(s);
   if (rc) return rc;
@@ -1298,36 +1301,37 @@ int stek_signal_record(stek *s, const char *theme, const char *site,
                       SIGNAL_MAX_SITE, SIGNAL_MAX_TEXT);
   if (!mp_utf8_valid(site, sl) || !mp_utf8_valid(text, tl))
     return stek__fail(s, STEK_EINVAL, "site and text must be UTF-8");
+  if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
   for (int i = 0; i < 12; i++) code[i] = receipt_digits[cr_uniform(32)];
   code[12] = 0;
-  if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
-  receipt_hash(rh, code, key);
+  snprintf(receipt, STEK_RECEIPT_BYTES, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
+  receipt_hash_of(rh, t, code, key);
+  cr_wipe(t, sizeof t);
   rc = signal_write(s, SIGNAL_RECORD, theme, site, text, rh, key);
   cr_wipe(key, sizeof key);
-  if (rc) return rc;
-  snprintf(receipt, STEK_RECEIPT_BYTES, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
-  cr_wipe(code, sizeof code);
+  if (rc) {
+    cr_wipe(receipt, STEK_RECEIPT_BYTES);
+    return rc;
+  }
   return stek__ok(s, 0);
 }
 
 int stek_signal_withdraw(stek *s, const char *receipt) {
-  uint8_t key[CR_SPACE_KEY], rh[32], sid[16];
+  uint8_t key[CR_SPACE_KEY], rh[32], sid[16], t[SIGNAL_TOKEN_BYTES];
   char code[13];
   int rc = stek__need_space(s);
   if (rc) return rc;
   if (!receipt) return STEK_EINVAL;
   if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
-  if (strnlen(receipt, 64) >= 64 || receipt_normalise(receipt, code))
+  if (strnlen(receipt, 64) >= 64 || signal_receipt_normalise(receipt, code))
     return stek__fail(s, STEK_EINVAL, "a receipt code is 12 letters and digits");
   if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
-  receipt_hash(rh, code, key);
+  receipt_hash_of(rh, t, code, key);
   rc = store_signal_by_receipt(s->st, s->sp, rh, sid);
-  if (rc == STEK_ENOTFOUND) {
-    cr_wipe(key, sizeof key);
-    return stek__fail(s, rc, "no signal with that receipt code");
-  }
-  if (!rc) rc = signal_write(s, SIGNAL_WITHDRAW, sid, code, NULL, NULL, key);
+  if (rc == STEK_ENOTFOUND) stek__fail(s, rc, "no signal with that receipt code");
+  else if (!rc) rc = signal_write(s, SIGNAL_WITHDRAW, sid, NULL, NULL, t, key);
   else stek__store_fail(s, rc);
+  cr_wipe(t, sizeof t);
   cr_wipe(key, sizeof key);
   return rc ? rc : stek__ok(s, 0);
 }

@@ -5,6 +5,7 @@
 
 #include "codec/mp.h"
 #include "crdt/signal.h"
+#include "crypto/crypto.h"
 #include "test.h"
 
 static test_dir dir;
@@ -368,6 +369,169 @@ static void test_stored_and_sent_signal_bytes_carry_no_device_identifier(void) {
   CHECK(m.kind == SIGNAL_RECORD && strcmp(m.week, "2026-W01") == 0);
 }
 
+/* Does needle occur in any column of any row of any table of the store
+ * file, or anywhere in the file and its WAL as raw bytes? */
+static int store_holds(const char *file, const char *needle) {
+  char path[600], wal[620];
+  sqlite3 *db;
+  sqlite3_stmt *tables, *st;
+  size_t nl = strlen(needle);
+  int found = 0;
+  test_dir_file(&dir, file, path, sizeof path);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1,
+                         &tables, NULL) != SQLITE_OK)
+    return -1;
+  int n_tables = 0;
+  while (sqlite3_step(tables) == SQLITE_ROW) {
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) continue;
+    n_tables++;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      for (int c = 0; c < sqlite3_column_count(st); c++) {
+        const uint8_t *p = sqlite3_column_blob(st, c);
+        size_t len = (size_t)sqlite3_column_bytes(st, c);
+        for (size_t i = 0; p && i + nl <= len; i++)
+          if (memcmp(p + i, needle, nl) == 0) found = 1;
+      }
+    sqlite3_finalize(st);
+  }
+  sqlite3_finalize(tables);
+  sqlite3_close(db);
+  if (n_tables < 5) return -1; /* the scan must have seen the store */
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  const char *files[] = {path, wal};
+  for (int f = 0; f < 2; f++) {
+    FILE *in = fopen(files[f], "rb");
+    if (!in) continue;
+    static uint8_t buf[1 << 22];
+    size_t len = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    for (size_t i = 0; i + nl <= len; i++)
+      if (memcmp(buf + i, needle, nl) == 0) found = 1;
+  }
+  return found;
+}
+
+/* The receipt code is what links a visitor's slip of paper to a signal:
+ * only hashes of it are kept or sent, on the recording device and on every
+ * replica, before and after the withdrawal. */
+static void test_receipt_code_is_never_stored_or_sent(void) {
+  char receipt[STEK_RECEIPT_BYTES], digits[13];
+  CHECK_OK(stek_signal_record(a, "debt", "Buurthuis Mozaiek", "Aanmaningskosten", receipt));
+  snprintf(digits, sizeof digits, "%.4s%.4s%.4s", receipt, receipt + 5, receipt + 10);
+  sync_into(b, a);
+  CHECK(store_holds("a.db", receipt) == 0 && store_holds("a.db", digits) == 0);
+  CHECK(store_holds("b.db", receipt) == 0 && store_holds("b.db", digits) == 0);
+  CHECK_OK(stek_signal_withdraw(a, receipt));
+  sync_into(b, a);
+  struct found f = {0};
+  CHECK_OK(stek_signal_list(b, find_cb, &f));
+  CHECK(f.n == 0); /* the withdrawal did reach b */
+  CHECK(store_holds("a.db", receipt) == 0 && store_holds("a.db", digits) == 0);
+  CHECK(store_holds("b.db", receipt) == 0 && store_holds("b.db", digits) == 0);
+  /* and what a sync sends: the withdrawal carries t, not the code */
+  struct grab g = {{NULL, NULL}, {0, 0}, 0};
+  CHECK_OK(stek_changes(a, grab_cb, &g));
+  int leaked = 0, withdrawals = 0;
+  for (int i = 0; i < g.n; i++) {
+    signal_msg m;
+    if (signal_decode(g.m[i], g.l[i], &m) == 0 && m.kind == SIGNAL_WITHDRAW) withdrawals++;
+    for (size_t k = 0; k + 12 <= g.l[i]; k++)
+      if (memcmp(g.m[i] + k, digits, 12) == 0) leaked = 1;
+    free(g.m[i]);
+  }
+  CHECK(g.n == 2 && withdrawals == 1 && !leaked);
+}
+
+/* The space key, read from a (plaintext) test store. */
+static int space_key_of(const char *file, uint8_t key[32]) {
+  char path[600];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int got = 0;
+  test_dir_file(&dir, file, path, sizeof path);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 0;
+  if (sqlite3_prepare_v2(db, "SELECT key FROM spaces", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+    memcpy(key, sqlite3_column_blob(st, 0), 32);
+    got = 1;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return got;
+}
+
+/* A member who does not have the receipt can write a withdrawal (the MAC
+ * is the space's), but its t does not hash to the signal's receipt hash:
+ * the signal stays, whichever arrives first. */
+static void test_withdrawal_with_a_wrong_token_erases_nothing(void) {
+  char receipt[STEK_RECEIPT_BYTES];
+  uint8_t key[32], space[16], wrong[SIGNAL_TOKEN_BYTES], id[32];
+  struct { uint8_t buf[8192]; size_t len; } sig = {{0}, 0};
+  CHECK_OK(stek_signal_record(a, "health", "Den Botaniek", "Geen huisarts", receipt));
+  CHECK_OK(stek_changes(a, last_cb, &sig));
+  signal_msg m;
+  CHECK_OK(signal_decode(sig.buf, sig.len, &m));
+  CHECK(space_key_of("a.db", key));
+  CHECK_OK(stek_space_current(a, space));
+  mp_writer w;
+  memset(wrong, 0x5a, sizeof wrong);
+  CHECK_OK(signal_encode(&w, space, key, "2026-W01", SIGNAL_WITHDRAW, m.sid, NULL, NULL,
+                         wrong, id));
+  /* on b the forged withdrawal comes first, on a after the signal */
+  int rc_b = stek_ingest(b, (const uint8_t *)w.buf.data, w.buf.size);
+  int rc_a = stek_ingest(a, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+  CHECK_OK(rc_b);
+  CHECK_OK(rc_a);
+  sync_into(b, a);
+  struct found fa = {0}, fb = {0};
+  CHECK_OK(stek_signal_list(a, find_cb, &fa));
+  CHECK_OK(stek_signal_list(b, find_cb, &fb));
+  CHECK(fa.n == 1 && fb.n == 1 && strcmp(fb.text, "Geen huisarts") == 0);
+  CHECK_OK(stek_signal_withdraw(b, receipt)); /* the right code still works */
+  sync_into(a, b);
+  fa.n = 0;
+  CHECK_OK(stek_signal_list(a, find_cb, &fa));
+  CHECK(fa.n == 0);
+}
+
+/* Body version 1 withdrawals carried the plain code: a replica refuses
+ * one (STEK_EVERSION) and stores nothing of it. */
+static void test_old_withdrawal_carrying_the_code_is_refused(void) {
+  uint8_t key[32], space[16], sid[16] = {0}, k[32], mac[32];
+  uint64_t before, after;
+  mp_writer body, out;
+  CHECK(space_key_of("a.db", key));
+  CHECK_OK(stek_space_current(a, space));
+  mp_writer_init(&body);
+  mp_write_array(&body, 5);
+  mp_write_uint(&body, 1);
+  mp_write_bin(&body, space, 16);
+  mp_write_bin(&body, sid, 16);
+  mp_write_str(&body, "2026-W01", 8);
+  mp_write_array(&body, 3);
+  mp_write_uint(&body, SIGNAL_WITHDRAW);
+  mp_write_bin(&body, sid, 16);
+  mp_write_str(&body, "0123456789AB", 12);
+  cr_kdf(k, 1, "stek-sig", key);
+  cr_mac(mac, (const uint8_t *)body.buf.data, body.buf.size, k);
+  mp_writer_init(&out);
+  mp_write_array(&out, 3);
+  mp_write_uint(&out, SIGNAL_FORMAT);
+  mp_write_bin(&out, body.buf.data, body.buf.size);
+  mp_write_bin(&out, mac, sizeof mac);
+  CHECK_OK(stek_change_count(a, &before));
+  int rc = stek_ingest(a, (const uint8_t *)out.buf.data, out.buf.size);
+  mp_writer_free(&body);
+  mp_writer_free(&out);
+  CHECK_RC(rc, STEK_EVERSION);
+  CHECK_OK(stek_change_count(a, &after));
+  CHECK(after == before);
+}
+
 static void test_signals_from_two_devices_are_indistinguishable_in_form(void) {
   char ra[STEK_RECEIPT_BYTES], rb[STEK_RECEIPT_BYTES];
   struct { uint8_t buf[8192]; size_t len; } sa = {{0}, 0}, sb = {{0}, 0};
@@ -390,6 +554,32 @@ static void test_signals_from_two_devices_are_indistinguishable_in_form(void) {
   }
   CHECK(ma.sid - sa.buf == mb.sid - sb.buf);
   CHECK(ma.mac - sa.buf == mb.mac - sb.buf);
+}
+
+static int hex_is(const uint8_t *bytes, size_t n, const char *hex) {
+  char h[2 * 64 + 1];
+  for (size_t i = 0; i < n; i++) snprintf(h + 2 * i, 3, "%02x", bytes[i]);
+  return strcmp(h, hex) == 0;
+}
+
+/* The vector in docs/PROTOCOL.md §5. */
+static void test_receipt_hashes_match_the_protocol(void) {
+  char code[13];
+  uint8_t t[SIGNAL_TOKEN_BYTES], key[32], rh[32];
+  CHECK_OK(signal_receipt_normalise("0123-4567-89ab", code));
+  CHECK(strcmp(code, "0123456789AB") == 0);
+  CHECK_OK(signal_receipt_normalise("O123 4567 89AB", code)); /* O reads as 0 */
+  CHECK(strcmp(code, "0123456789AB") == 0);
+  CHECK_RC(signal_receipt_normalise("0123-4567-89AU", code), STEK_EINVAL);
+  CHECK_RC(signal_receipt_normalise("0123-4567-89ABC", code), STEK_EINVAL);
+  signal_receipt_token(t, code);
+  CHECK(hex_is(t, sizeof t, "1002a078ca3203cda9cb4a9da2d1c7dc83fae716956d93fd32dd79dabcc44113"));
+  for (int i = 0; i < 32; i++) key[i] = (uint8_t)i;
+  signal_receipt_hash(rh, t, key);
+  CHECK(hex_is(rh, sizeof rh, "ac735c1fe67aee99944053fc2a8e5f55b7f0bbaf7bd6e1b72a9c77cfa737017b"));
+  CHECK(signal_receipt_equal(rh, rh));
+  t[0] ^= 1;
+  CHECK(!signal_receipt_equal(rh, t));
 }
 
 static void test_iso_weeks_follow_the_calendar(void) {
@@ -451,8 +641,12 @@ int main(void) {
   T(test_withdrawal_arriving_first_still_erases_the_signal);
   T(test_forged_or_foreign_signal_is_refused);
   T(test_stored_and_sent_signal_bytes_carry_no_device_identifier);
+  T(test_receipt_code_is_never_stored_or_sent);
+  T(test_withdrawal_with_a_wrong_token_erases_nothing);
+  T(test_old_withdrawal_carrying_the_code_is_refused);
   T(test_signals_from_two_devices_are_indistinguishable_in_form);
   T(test_report_suppresses_cells_under_k);
   RUN(test_iso_weeks_follow_the_calendar);
+  RUN(test_receipt_hashes_match_the_protocol);
   return test_report();
 }

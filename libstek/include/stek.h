@@ -844,8 +844,9 @@ STEK_API int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
  * default Europe/Brussels: Monday 00:30 in Brussels is Sunday 23:30 UTC and
  * already the new week), and it is authenticated only as written
  * by a member of the space.  Recording one returns a receipt code for the
- * visitor; only a keyed hash of it is kept, and withdrawing the signal
- * needs the code.
+ * visitor; the code is neither stored nor sent -- the signal carries a
+ * keyed hash of it and a withdrawal an unkeyed one (docs/PROTOCOL.md §5)
+ * -- and withdrawing the signal needs the code.
  */
 
 /* "XXXX-XXXX-XXXX" (Crockford base32) and a NUL. */

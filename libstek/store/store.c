@@ -1013,48 +1013,79 @@ int store_state_hash(store *st, int64_t sp, uint8_t out[32]) {
 
 /* ---- signals ---- */
 
-int store_signal_add(store *st, int64_t sp, const signal_msg *m) {
+int store_signal_add(store *st, int64_t sp, const signal_msg *m, int withdrawn) {
   sqlite3_stmt *s;
-  /* Withdrawn already if a withdrawal naming it with its receipt came
-   * first. */
-  static const char *const sql =
-      "INSERT OR IGNORE INTO signals SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0"
-      " WHERE NOT EXISTS (SELECT 1 FROM withdrawals WHERE sp=?1 AND target=?2"
-      " AND receipt=?7) UNION ALL SELECT ?1, ?2, ?3, NULL, NULL, NULL, ?7, 1"
-      " WHERE EXISTS (SELECT 1 FROM withdrawals WHERE sp=?1 AND target=?2"
-      " AND receipt=?7)";
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO signals VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                         -1, &s, NULL) != SQLITE_OK)
     return db_fail(st, "store");
   sqlite3_bind_int64(s, 1, sp);
   sqlite3_bind_blob(s, 2, m->sid, 16, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, m->week, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, m->theme, (int)m->theme_len, SQLITE_STATIC);
-  sqlite3_bind_text(s, 5, m->site, (int)m->site_len, SQLITE_STATIC);
-  sqlite3_bind_text(s, 6, m->text, (int)m->text_len, SQLITE_STATIC);
+  if (!withdrawn) { /* a withdrawn signal keeps no content (NULLs) */
+    sqlite3_bind_text(s, 4, m->theme, (int)m->theme_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, m->site, (int)m->site_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, m->text, (int)m->text_len, SQLITE_STATIC);
+  }
   sqlite3_bind_blob(s, 7, m->receipt_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int(s, 8, withdrawn != 0);
   int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
   sqlite3_finalize(s);
   return rc;
 }
 
 int store_signal_withdraw(store *st, int64_t sp, const uint8_t target[16],
-                          const uint8_t receipt_hash[32]) {
+                          const uint8_t receipt_hash[32], int erase) {
   static const char *const sql[] = {
       "INSERT OR IGNORE INTO withdrawals VALUES(?1, ?2, ?3)",
       "UPDATE signals SET theme=NULL, site=NULL, text=NULL, withdrawn=1"
-      " WHERE sp=?1 AND sid=?2 AND receipt=?3"};
-  for (int i = 0; i < 2; i++) {
+      " WHERE sp=?1 AND sid=?2"};
+  for (int i = 0; i < 1 + (erase != 0); i++) {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) != SQLITE_OK)
       return db_fail(st, "store");
     sqlite3_bind_int64(s, 1, sp);
     sqlite3_bind_blob(s, 2, target, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, receipt_hash, 32, SQLITE_STATIC);
+    if (i == 0) sqlite3_bind_blob(s, 3, receipt_hash, 32, SQLITE_STATIC);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
     sqlite3_finalize(s);
     if (rc) return rc;
   }
   return 0;
+}
+
+int store_signal_receipt(store *st, int64_t sp, const uint8_t sid[16],
+                         uint8_t receipt_hash[32]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT receipt FROM signals WHERE sp=?1 AND sid=?2", -1,
+                         &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, sid, 16, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32) {
+    memcpy(receipt_hash, sqlite3_column_blob(s, 0), 32);
+    rc = 0;
+  } else {
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STEK_ENOTFOUND : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_signal_withdrawals(store *st, int64_t sp, const uint8_t target[16],
+                             store_withdrawal_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT receipt FROM withdrawals WHERE sp=?1 AND target=?2",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, target, 16, SQLITE_STATIC);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(s, 0) == 32) stop = cb(ctx, sqlite3_column_blob(s, 0));
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
 }
 
 int store_signal_by_receipt(store *st, int64_t sp, const uint8_t receipt_hash[32],
