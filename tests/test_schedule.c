@@ -166,6 +166,96 @@ static void test_ics_has_folded_crlf_lines_and_one_event_per_entry(void) {
   CHECK(good);
 }
 
+/* Every TZID an event names has its VTIMEZONE, however many zones (there
+ * was a limit of 16, past which events named undefined zones). */
+static void test_ics_defines_every_zone_its_events_use(void) {
+  static const char *const zones[] = {
+      "Europe/Brussels", "Europe/Paris",    "Europe/Amsterdam",  "Europe/Berlin",
+      "Europe/London",   "Europe/Madrid",   "Europe/Rome",       "Europe/Lisbon",
+      "Europe/Warsaw",   "Europe/Athens",   "Europe/Istanbul",   "Africa/Casablanca",
+      "Africa/Kinshasa", "Asia/Tokyo",      "Asia/Kolkata",      "America/New_York",
+      "America/Sao_Paulo", "Australia/Sydney", "Pacific/Auckland", "Asia/Damascus"};
+  enum { N = sizeof zones / sizeof *zones };
+  char *ics;
+  CHECK_OK(stek_begin(a));
+  for (int i = 0; i < N; i++) {
+    uint8_t id[16];
+    stek_field f[] = {STR("title", "Overleg"), STR("site", "Online"),
+                      STR("start", "2026-02-02T10:00:00"), STR("tz", zones[i])};
+    stek_id_new(id);
+    CHECK_OK(stek_schedule_put(a, id, f, 4));
+    CHECK_OK(stek_schedule_put(a, id, f, 4)); /* a zone used twice: one VTIMEZONE */
+  }
+  CHECK_OK(stek_commit(a));
+  CHECK_OK(stek_schedule_ics(a, NULL, &ics));
+  int n_vtz = 0, all_defined = 1;
+  for (const char *p = ics; (p = strstr(p, "BEGIN:VTIMEZONE\r\n")); p++) n_vtz++;
+  for (int i = 0; i < N; i++) {
+    char want[80];
+    snprintf(want, sizeof want, "\r\nTZID:%s\r\n", zones[i]);
+    if (!strstr(ics, want)) all_defined = 0;
+  }
+  stek_free(ics);
+  CHECK(n_vtz == N);
+  CHECK(all_defined);
+}
+
+/* RFC 5545 TEXT allows no control character but tab; a newline is
+ * escaped as \n. */
+static void test_ics_text_drops_control_characters(void) {
+  uint8_t id[16];
+  char *ics;
+  stek_field f[] = {STR("title", "Koffie\x1b[31m rood\x7f\tklaar\x01"),
+                    STR("site", "Kantine\x0b Bezemheide"),
+                    STR("notes", "regel 1\r\nregel 2\x0c"),
+                    STR("start", "2026-03-05T13:30:00")};
+  stek_id_new(id);
+  CHECK_OK(stek_schedule_put(a, id, f, 4));
+  CHECK_OK(stek_schedule_ics(a, NULL, &ics));
+  int clean = 1;
+  for (const char *p = ics; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '\r' && p[1] == '\n') {
+      p++;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t') || c == 0x7f) clean = 0;
+  }
+  int kept = strstr(ics, "\r\nSUMMARY:Koffie[31m rood\tklaar\r\n") &&
+             strstr(ics, "\r\nLOCATION:Kantine Bezemheide\r\n") &&
+             strstr(ics, "\r\nDESCRIPTION:regel 1\\nregel 2\r\n");
+  if (!kept) fprintf(stderr, "%s", ics);
+  stek_free(ics);
+  CHECK(clean);
+  CHECK(kept);
+}
+
+/* DTSTART is the first occurrence: RFC 5545 readers count DTSTART as an
+ * instance even when the rule does not select it; libstek does not. */
+static void test_ics_dtstart_is_the_first_occurrence(void) {
+  uint8_t id[16], none[16];
+  char *ics;
+  stek_field f[] = {STR("title", "Digipunt"), STR("site", "Buurthuis Mozaiek"),
+                    STR("start", "2026-01-01T09:00:00"), /* a Thursday */
+                    STR("rrule", "FREQ=WEEKLY;BYDAY=MO;COUNT=3")};
+  stek_field g[] = {STR("title", "Nooit"), STR("site", "Buurthuis Mozaiek"),
+                    STR("start", "2026-01-01T10:00:00"),
+                    STR("rrule", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30")};
+  stek_id_new(id);
+  stek_id_new(none);
+  CHECK_OK(stek_schedule_put(a, id, f, 4));
+  CHECK_OK(stek_schedule_put(a, none, g, 4));
+  CHECK_OK(stek_schedule_ics(a, NULL, &ics));
+  int first = strstr(ics, "DTSTART;TZID=Europe/Brussels:20260105T090000\r\n") != NULL &&
+              !strstr(ics, "DTSTART;TZID=Europe/Brussels:20260101T090000");
+  /* a rule that selects no day keeps its start, cancelled */
+  int cancelled = strstr(ics, "DTSTART;TZID=Europe/Brussels:20260101T100000\r\n") &&
+                  strstr(ics, "EXDATE;TZID=Europe/Brussels:20260101T100000\r\n");
+  stek_free(ics);
+  CHECK(first);
+  CHECK(cancelled);
+}
+
 static void test_typed_put_removes_a_field_given_no_value(void) {
   uint8_t id[16];
   struct occs c = {0};
@@ -210,6 +300,9 @@ int main(void) {
   T(test_bad_fields_are_refused_and_nothing_is_written);
   T(test_other_zone_is_expanded_in_its_own_local_time);
   T(test_ics_has_folded_crlf_lines_and_one_event_per_entry);
+  T(test_ics_defines_every_zone_its_events_use);
+  T(test_ics_text_drops_control_characters);
+  T(test_ics_dtstart_is_the_first_occurrence);
   T(test_typed_put_removes_a_field_given_no_value);
   T(test_zoneinfo_location_is_configurable);
   return test_report();

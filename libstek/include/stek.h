@@ -758,8 +758,13 @@ STEK_API int stek_schedule_occurrences(stek *s, const char *from, const char *to
                                        void *ctx);
 
 /* The live schedule entries (of site, if not NULL) as an RFC 5545
- * VCALENDAR (VTIMEZONE, RRULE, EXDATE; UID = record id; CRLF, folded at 75
- * octets).  Free *out with stek_free(). */
+ * VCALENDAR (a VTIMEZONE for every zone used, RRULE, EXDATE; UID = record
+ * id; CRLF, folded at 75 octets; control characters other than tab and
+ * newline dropped from text).  DTSTART is each entry's first occurrence,
+ * which may be later than its start: RFC 5545 counts DTSTART as an
+ * occurrence even where the rule does not select it, libstek does not, and
+ * so calendar apps show what stek_schedule_occurrences() gives.  Free *out
+ * with stek_free(). */
 STEK_API int stek_schedule_ics(stek *s, const char *site, char **out);
 
 /* ---- Directory: the social map ----------------------------------------- */
