@@ -775,7 +775,9 @@ STEK_API int stek_schedule_ics(stek *s, const char *site, char **out);
  * work, legal, family, mobility, food, education), tags (free, a set),
  * summary.nl / summary.fr / ... (plain-language text per language),
  * refer_how, bring, hours, phone, languages (a list).  Their text is
- * indexed for full-text search as it changes, here or on any device.
+ * indexed for full-text search as it changes, here or on any device --
+ * but for phone, hours, languages, email and website, which are not prose
+ * and are not searched.
  */
 
 /* Write a directory entry's fields in one change, checked: category must
@@ -789,8 +791,10 @@ STEK_API int stek_directory_put(stek *s, const uint8_t id[STEK_ID_BYTES],
 
 /* Search directory entries: every word of query must match the start of a
  * word of the entry (prefix search; case and diacritics do not matter:
- * "energie" finds "Énergie").  Best match (bm25; org and service weigh
- * most) first.  lang (may be NULL) keeps entries whose "languages" list it
+ * "energie" finds "Énergie").  Best match first: BM25F over org,
+ * service, category and tags, summaries, other text (weighted 5, 4, 3, 2,
+ * 1), each normalised by its own length, so an entry is not ranked down
+ * for having more fields filled in.  lang (may be NULL) keeps entries whose "languages" list it
  * or that have a summary.<lang>; category (may be NULL) keeps entries of
  * that category or tag.  STEK_EINVAL if the query has no words. */
 STEK_API int stek_directory_search(stek *s, const char *query, const char *lang,
