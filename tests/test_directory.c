@@ -1,4 +1,4 @@
-/* The social map: full-text search with diacritics folded, prefixes, bm25
+/* The social map: full-text search with diacritics folded, prefixes, BM25F
  * ranking, filters, and an index that follows merges from other devices. */
 #include <sqlite3.h>
 
