@@ -19,11 +19,14 @@
 #include "crdt/signal.h"
 #include "crypto/crypto.h"
 #include "model/report.h"
+#include "model/schedule.h"
+#include "model/tz.h"
 #include "stek.h"
 #include "store/store.h"
 #include "api.h"
 
 #define DEFAULT_SKEW_MS (24 * 3600 * 1000LL)
+#define MAX_UTC_OFFSET_MS (14 * 3600 * 1000LL) /* Pacific/Kiritimati, UTC+14 */
 #define SPACE_SHARE_FORMAT 1
 
 /* ---- errors ---- */
@@ -126,6 +129,8 @@ int stek_open(stek **out, const char *path, const stek_config *cfg) {
   s->cfg.passphrase_len = 0;
   if (secret.passphrase && !secret.len)
     return stek__fail(s, STEK_EINVAL, "empty passphrase");
+  if (s->cfg.local_tz && tz_name_check(s->cfg.local_tz))
+    return stek__fail(s, STEK_EINVAL, "local_tz is not an IANA time zone name");
   int rc = store_open(&s->st, path, s->cfg.identity_seed, secret.passphrase ? &secret : NULL,
                       s->err, sizeof s->err);
   s->cfg.identity_seed = NULL; /* used once, at creation; not kept */
@@ -1162,71 +1167,71 @@ char *stek_record_json(const stek_record *r) {
 /* ---- anonymous signals ---- */
 
 /* Receipt codes: 12 Crockford base32 digits (60 bits), shown in groups of
- * four.  Stored only as a keyed hash (the key derived from the space
- * secret, so an outsider cannot test guesses). */
+ * four (crdt/signal.h).  Neither stored nor sent: a withdrawal carries t,
+ * a hash of the code, and a signal the receipt hash, t keyed with a key
+ * derived from the space secret (so an outsider cannot test guesses). */
 static const char receipt_digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-static int receipt_normalise(const char *in, char out[13]) {
-  size_t n = 0;
-  for (const char *p = in; *p; p++) {
-    char c = *p;
-    if (c == '-' || c == ' ') continue;
-    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
-    if (c == 'O') c = '0';
-    if (c == 'I' || c == 'L') c = '1';
-    if (!strchr(receipt_digits, c) || c == 0 || n == 12) return STEK_EINVAL;
-    out[n++] = c;
-  }
-  out[n] = 0;
-  return n == 12 ? 0 : STEK_EINVAL;
+/* The receipt hash of a typed code; the code and t are wiped. */
+static void receipt_hash_of(uint8_t rh[32], uint8_t t[SIGNAL_TOKEN_BYTES], char code[13],
+                            const uint8_t space_key[32]) {
+  signal_receipt_token(t, code);
+  cr_wipe(code, 13);
+  signal_receipt_hash(rh, t, space_key);
 }
 
-static void receipt_hash(uint8_t out[32], const char code[13],
-                         const uint8_t space_key[32]) {
-  uint8_t k[32];
-  cr_kdf(k, 2, "stek-rcp", space_key);
-  cr_keyed_hash(out, (const uint8_t *)code, 12, k);
-  cr_wipe(k, sizeof k);
+struct withdrawn_ctx {
+  const uint8_t *receipt_hash;
+  int match;
+};
+
+/* Every withdrawal is compared (no early exit), in constant time. */
+static int withdrawal_matches(void *p, const uint8_t receipt_hash[32]) {
+  struct withdrawn_ctx *c = p;
+  c->match |= signal_receipt_equal(c->receipt_hash, receipt_hash);
+  return 0;
 }
 
-/* The ISO week of today's date.  The date is taken in UTC. */
-static void this_week(stek *s, char week[9]) {
-  int64_t days = stek__now_ms(s) / 86400000;
-  time_t t = (time_t)(days * 86400);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  iso_week_of(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, week);
+/* The ISO week of today's date in the device's zone (stek_config.local_tz,
+ * default Europe/Brussels), read from its TZif file as schedules are: the
+ * issue asks for the local date, and in UTC the first hour or two of a
+ * Belgian Monday would still count as the week before. */
+static int this_week(stek *s, char week[9]) {
+  char err[160] = "";
+  tz *z;
+  const char *name = s->cfg.local_tz ? s->cfg.local_tz : STEK_DEFAULT_TZ;
+  int rc = tz_load(schedule_zoneinfo(s), name, &z, err, sizeof err);
+  if (rc) return stek__fail(s, rc, "the device's time zone: %s", err);
+  int64_t now_s = stek__now_ms(s) / 1000;
+  int64_t local_s = now_s + tz_offset_at(z, now_s);
+  tz_free(z);
+  tz_local t;
+  tz_local_from_seconds(local_s, &t);
+  iso_week_of(t.year, t.month, t.day, week);
+  return 0;
 }
 
 static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t len) {
   signal_msg m;
   change c;
-  int64_t sp, week_ms, now_week_ms;
+  int64_t sp, week_ms;
   uint8_t key[CR_SPACE_KEY], rh[32];
-  char now_week[9];
   int rc = signal_decode(buf, len, &m);
   if (!rc) rc = store_space_find(s->st, m.space, &sp);
   if (!rc && want_sp >= 0 && sp != want_sp) return other_space(s);
   if (!rc) rc = store_change_has(s->st, sp, m.id);
   if (rc == STEK_DUPLICATE) return stek__ok(s, rc);
-  this_week(s, now_week);
-  if (!rc && (iso_week_start_ms(m.week, &week_ms) ||
-              iso_week_start_ms(now_week, &now_week_ms)))
-    rc = STEK_EMALFORMED;
+  if (!rc && iso_week_start_ms(m.week, &week_ms)) rc = STEK_EMALFORMED;
   /* Too far ahead if its week starts after now + the allowed skew: against
    * the start of this week instead, a sender a few minutes ahead across
-   * Monday 00:00 UTC would be refused (stek-sim seed 634). */
-  if (!rc && week_ms > stek__now_ms(s) + s->cfg.max_clock_skew_ms) rc = STEK_EFUTURE;
+   * Monday 00:00 UTC would be refused (stek-sim seed 634).  The week is
+   * the sender's local one, whose Monday begins up to 14 hours (UTC+14,
+   * the largest offset in use) before Monday 00:00 UTC. */
+  if (!rc && week_ms - MAX_UTC_OFFSET_MS > stek__now_ms(s) + s->cfg.max_clock_skew_ms)
+    rc = STEK_EFUTURE;
   if (!rc) rc = store_space_key(s->st, sp, key);
   if (!rc) rc = signal_verify(&m, key);
-  if (!rc && m.kind == SIGNAL_WITHDRAW) {
-    char code[13];
-    char given[65];
-    memcpy(given, m.receipt, m.receipt_len);
-    given[m.receipt_len] = 0;
-    if (receipt_normalise(given, code)) rc = STEK_EMALFORMED;
-    else receipt_hash(rh, code, key);
-  }
+  if (!rc && m.kind == SIGNAL_WITHDRAW) signal_receipt_hash(rh, m.token, key);
   cr_wipe(key, sizeof key);
   if (rc) return ingest_fail(s, rc, m.why);
 
@@ -1240,8 +1245,20 @@ static int ingest_signal(stek *s, int64_t want_sp, const uint8_t *buf, size_t le
     return stek__ok(s, rc);
   }
   if (!rc) rc = store_change_add(s->st, sp, &c, buf, len);
-  if (!rc) rc = m.kind == SIGNAL_RECORD ? store_signal_add(s->st, sp, &m)
-                                        : store_signal_withdraw(s->st, sp, m.target, rh);
+  /* A withdrawal takes effect iff the receipt hash of its t is the
+   * signal's, whichever of the two arrives first. */
+  if (!rc && m.kind == SIGNAL_RECORD) {
+    struct withdrawn_ctx w = {m.receipt_hash, 0};
+    rc = store_signal_withdrawals(s->st, sp, m.sid, withdrawal_matches, &w);
+    if (!rc) rc = store_signal_add(s->st, sp, &m, w.match);
+  } else if (!rc) {
+    uint8_t target_rh[32];
+    int match = 0;
+    rc = store_signal_receipt(s->st, sp, m.target, target_rh);
+    if (!rc) match = signal_receipt_equal(target_rh, rh);
+    if (rc == STEK_ENOTFOUND) rc = 0; /* the signal may come later */
+    if (!rc) rc = store_signal_withdraw(s->st, sp, m.target, rh, match);
+  }
   if (!own) return rc ? stek__store_fail(s, rc) : stek__ok(s, STEK_OK);
   if (!rc) rc = store_tx_commit(s->st);
   if (rc) {
@@ -1258,8 +1275,9 @@ static int signal_write(stek *s, int kind, const void *a, const char *b,
   mp_writer w;
   uint8_t id[32];
   char week[9];
-  this_week(s, week);
-  int rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
+  int rc = this_week(s, week);
+  if (rc) return rc;
+  rc = signal_encode(&w, s->space_id, key, week, kind, a, b, c, d, id);
   if (rc) return stek__fail(s, rc, "out of memory");
   rc = ingest_signal(s, -1, (const uint8_t *)w.buf.data, w.buf.size);
   mp_writer_free(&w);
@@ -1268,7 +1286,7 @@ static int signal_write(stek *s, int kind, const void *a, const char *b,
 
 int stek_signal_record(stek *s, const char *theme, const char *site,
                        const char *text, char receipt[STEK_RECEIPT_BYTES]) {
-  uint8_t key[CR_SPACE_KEY], rh[32];
+  uint8_t key[CR_SPACE_KEY], rh[32], t[SIGNAL_TOKEN_BYTES];
   char code[13];
   int rc = stek__need_space(s);
   if (rc) return rc;
@@ -1283,36 +1301,37 @@ int stek_signal_record(stek *s, const char *theme, const char *site,
                       SIGNAL_MAX_SITE, SIGNAL_MAX_TEXT);
   if (!mp_utf8_valid(site, sl) || !mp_utf8_valid(text, tl))
     return stek__fail(s, STEK_EINVAL, "site and text must be UTF-8");
+  if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
   for (int i = 0; i < 12; i++) code[i] = receipt_digits[cr_uniform(32)];
   code[12] = 0;
-  if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
-  receipt_hash(rh, code, key);
+  snprintf(receipt, STEK_RECEIPT_BYTES, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
+  receipt_hash_of(rh, t, code, key);
+  cr_wipe(t, sizeof t);
   rc = signal_write(s, SIGNAL_RECORD, theme, site, text, rh, key);
   cr_wipe(key, sizeof key);
-  if (rc) return rc;
-  snprintf(receipt, STEK_RECEIPT_BYTES, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
-  cr_wipe(code, sizeof code);
+  if (rc) {
+    cr_wipe(receipt, STEK_RECEIPT_BYTES);
+    return rc;
+  }
   return stek__ok(s, 0);
 }
 
 int stek_signal_withdraw(stek *s, const char *receipt) {
-  uint8_t key[CR_SPACE_KEY], rh[32], sid[16];
+  uint8_t key[CR_SPACE_KEY], rh[32], sid[16], t[SIGNAL_TOKEN_BYTES];
   char code[13];
   int rc = stek__need_space(s);
   if (rc) return rc;
   if (!receipt) return STEK_EINVAL;
   if (s->in_tx) return stek__fail(s, STEK_ESTATE, "a transaction is open");
-  if (strnlen(receipt, 64) >= 64 || receipt_normalise(receipt, code))
+  if (strnlen(receipt, 64) >= 64 || signal_receipt_normalise(receipt, code))
     return stek__fail(s, STEK_EINVAL, "a receipt code is 12 letters and digits");
   if ((rc = store_space_key(s->st, s->sp, key))) return stek__store_fail(s, rc);
-  receipt_hash(rh, code, key);
+  receipt_hash_of(rh, t, code, key);
   rc = store_signal_by_receipt(s->st, s->sp, rh, sid);
-  if (rc == STEK_ENOTFOUND) {
-    cr_wipe(key, sizeof key);
-    return stek__fail(s, rc, "no signal with that receipt code");
-  }
-  if (!rc) rc = signal_write(s, SIGNAL_WITHDRAW, sid, code, NULL, NULL, key);
+  if (rc == STEK_ENOTFOUND) stek__fail(s, rc, "no signal with that receipt code");
+  else if (!rc) rc = signal_write(s, SIGNAL_WITHDRAW, sid, NULL, NULL, t, key);
   else stek__store_fail(s, rc);
+  cr_wipe(t, sizeof t);
   cr_wipe(key, sizeof key);
   return rc ? rc : stek__ok(s, 0);
 }

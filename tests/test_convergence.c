@@ -338,7 +338,7 @@ static int exchange_all(world *w, pool *p) {
 
 /* What a replica shows: every record, then the results of a few directory
  * searches (a derived full-text index, kept as changes arrive, ranked by
- * bm25 then id), one JSON line each. */
+ * BM25F then id), one JSON line each. */
 static int listing(stek *s, sbuf *b) {
   static const char *const queries[] = {"x", "energie", "koffie formulieren", "fr", "y z"};
   if (stek_list(s, NULL, json_line, b)) return 1;

@@ -1,5 +1,7 @@
-/* The social map: full-text search with diacritics folded, prefixes, bm25
+/* The social map: full-text search with diacritics folded, prefixes, BM25F
  * ranking, filters, and an index that follows merges from other devices. */
+#include <sqlite3.h>
+
 #include "test.h"
 
 static test_dir dir;
@@ -189,6 +191,102 @@ static void test_tags_added_on_two_devices_both_survive(void) {
   CHECK(h.n == 1);
 }
 
+#define S(n, v) {n, {.kind = STEK_VALUE_STR, .str = v}}
+#define L(n, v, k) {n, {.kind = STEK_VALUE_LIST, .list = v, .list_len = k}}
+
+/* Fluvius, with every field filled in and "energie" in its service, and
+ * CAW with "energie" only in its summary.  FTS5's bm25() divided by the
+ * whole entry's length, so the complete entry came second. */
+static void test_a_complete_entry_is_not_ranked_down_for_its_length(void) {
+  uint8_t caw[16], fluvius[16], other[16];
+  struct hits h;
+  const char *langs_caw[] = {"nl", "en", "ar"}, *langs_fl[] = {"nl", "fr", "en", "de"};
+  stek_field fc[] = {S("org", "CAW"), S("service", "Budgethulp en schuldbemiddeling"),
+                     S("category", "debt"),
+                     S("summary.nl", "Hulp bij schulden, ook bij achterstallige energiefacturen."),
+                     S("phone", "088 123 45 67"), L("languages", langs_caw, 3)};
+  stek_field ff[] = {
+      S("org", "Fluvius"), S("service", "Energiepremies en budgetmeter"),
+      S("category", "energy"),
+      S("summary.nl", "Premies voor isolatie, en een budgetmeter als je je factuur niet kan betalen."),
+      S("phone", "078 35 35 34"), S("hours", "maandag tot vrijdag 8 tot 20 uur, zaterdag 9 tot 13 uur"),
+      L("languages", langs_fl, 4),
+      S("refer_how", "Bel het gratis nummer, of vraag het OCMW om de aanvraag te doen voor je klant"),
+      S("bring", "De EAN-code van de meter, een identiteitskaart en de laatste afrekening")};
+  stek_field fo[] = {S("org", "OCMW"), S("service", "Leefloon"), S("category", "income"),
+                     S("summary.nl", "Een inkomen als je geen ander hebt.")};
+  stek_id_new(caw);
+  stek_id_new(fluvius);
+  stek_id_new(other);
+  CHECK_OK(stek_directory_put(a, caw, fc, sizeof fc / sizeof *fc));
+  CHECK_OK(stek_directory_put(a, fluvius, ff, sizeof ff / sizeof *ff));
+  CHECK_OK(stek_directory_put(a, other, fo, sizeof fo / sizeof *fo));
+  CHECK_OK(search(a, "energie", NULL, NULL, &h));
+  CHECK(h.n == 2);
+  CHECK(memcmp(h.ids[0], fluvius, 16) == 0 && memcmp(h.ids[1], caw, 16) == 0);
+  /* what to bring is searched (prose), at the lowest weight */
+  CHECK_OK(search(a, "identiteitskaart", NULL, NULL, &h));
+  CHECK(h.n == 1 && memcmp(h.ids[0], fluvius, 16) == 0);
+}
+
+/* Opening hours, phone numbers and language codes are not words anyone
+ * searches a social map for. */
+static void test_phone_hours_and_languages_are_not_indexed(void) {
+  uint8_t id[16];
+  struct hits h;
+  const char *langs[] = {"nl", "tr"};
+  stek_field f[] = {S("org", "Humanitas"), S("service", "Thuisadministratie"),
+                    S("phone", "09 123 45 67"), S("hours", "dinsdagvoormiddag"),
+                    S("email", "info@humanitas.example"), L("languages", langs, 2)};
+  stek_id_new(id);
+  CHECK_OK(stek_directory_put(a, id, f, sizeof f / sizeof *f));
+  CHECK_OK(search(a, "dinsdagvoormiddag", NULL, NULL, &h));
+  CHECK(h.n == 0);
+  CHECK_OK(search(a, "09 123", NULL, NULL, &h));
+  CHECK(h.n == 0);
+  CHECK_OK(search(a, "humanitas example", NULL, NULL, &h));
+  CHECK(h.n == 0);
+  CHECK_OK(search(a, "thuisadministratie", "tr", NULL, &h)); /* the filter still works */
+  CHECK(h.n == 1);
+}
+
+/* A store written before (schema 2) had hours in its index: opening it
+ * rebuilds the index from the records. */
+static void test_an_older_store_gets_its_index_rebuilt(void) {
+  uint8_t id[16];
+  struct hits h;
+  char path[600];
+  sqlite3 *db;
+  stek_field f[] = {S("org", "Humanitas"), S("service", "Thuisadministratie"),
+                    S("hours", "dinsdagvoormiddag")};
+  stek_id_new(id);
+  CHECK_OK(stek_directory_put(a, id, f, sizeof f / sizeof *f));
+  stek_close(a);
+  a = NULL;
+  /* Make it what version 2 wrote: the hours in the "other" column. */
+  test_dir_file(&dir, "a", path, sizeof path);
+  CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+  int rc = sqlite3_exec(db, "UPDATE fts SET other = 'dinsdagvoormiddag';"
+                        "UPDATE meta SET value = x'02' WHERE key = 'schema'", NULL, NULL, NULL);
+  sqlite3_close(db);
+  CHECK(rc == SQLITE_OK);
+  a = test_store(&dir, "a", NULL);
+  CHECK_OK(search(a, "dinsdagvoormiddag", NULL, NULL, &h));
+  CHECK(h.n == 0);
+  CHECK_OK(search(a, "thuisadministratie", NULL, NULL, &h));
+  CHECK(h.n == 1 && memcmp(h.ids[0], id, 16) == 0);
+  uint8_t ver = 0;
+  CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &s, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 1)
+    ver = *(const uint8_t *)sqlite3_column_blob(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  CHECK(ver == 3);
+}
+
 #define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
 
 int main(void) {
@@ -200,5 +298,8 @@ int main(void) {
   T(test_query_syntax_cannot_be_injected);
   T(test_typed_put_checks_fields_and_writes_nothing_on_error);
   T(test_tags_added_on_two_devices_both_survive);
+  T(test_a_complete_entry_is_not_ranked_down_for_its_length);
+  T(test_phone_hours_and_languages_are_not_indexed);
+  T(test_an_older_store_gets_its_index_rebuilt);
   return test_report();
 }

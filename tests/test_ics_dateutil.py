@@ -6,8 +6,12 @@ Writes 32 varied schedule entries through the `stek` CLI, exports them with
   - the file is RFC 5545 in form: CRLF line ends, no line over 75 octets,
     and python3-icalendar parses it (one VEVENT per entry, UID = record id);
   - for every entry, python-dateutil's expansion of the exported
-    DTSTART/RRULE/EXDATE over two years equals, occurrence for occurrence,
-    what `stek schedule occurrences` gives (local time and UTC offset).
+    DTSTART/RRULE/EXDATE over two years, read as RFC 5545 reads it (DTSTART
+    is always the first instance, selected by the rule or not), equals,
+    occurrence for occurrence, what `stek schedule occurrences` gives
+    (local time and UTC offset);
+  - DTSTART of each VEVENT is libstek's first occurrence of the entry (or,
+    for a rule that selects nothing, an EXDATE), whatever start was stored.
 
 Usage: test_ics_dateutil.py STEK_BIN
 """
@@ -55,6 +59,11 @@ RULES = [
     ("2026-02-14T10:00:00", None, []),
     ("2026-09-01T09:00:00", "FREQ=WEEKLY;BYDAY=TU,TH;BYMONTH=9,10,11", []),
     ("2026-01-01T12:00:00", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", []),
+    # a start the rule does not select, with COUNT: RFC 5545 would count it
+    ("2026-01-01T12:00:00", "FREQ=WEEKLY;BYDAY=MO;COUNT=3", []),
+    ("2026-01-03T10:00:00", "FREQ=MONTHLY;INTERVAL=2;BYDAY=-1WE;COUNT=4", []),
+    # a rule that selects no day at all
+    ("2026-01-01T10:00:00", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", []),
 ]
 
 FROM, TO = "2026-01-01", "2028-01-01"
@@ -69,19 +78,25 @@ def run(stek, store, *args, stdin=None):
     return p.stdout
 
 
+def exdates(event, tzinfo):
+    ex = event.get("EXDATE")
+    return [d.dt.replace(tzinfo=None).replace(tzinfo=tzinfo)
+            for group in (ex if isinstance(ex, list) else [ex] if ex else [])
+            for d in group.dts]
+
+
 def expand(event, tzinfo, start, end):
-    """dateutil's occurrences of a VEVENT whose local start falls in [start, end)."""
+    """The occurrences of a VEVENT whose local start falls in [start, end),
+    as RFC 5545 defines them: DTSTART is always an instance (dateutil alone
+    counts it only when the rule selects it, so it is added as an RDATE)."""
     dtstart = event["DTSTART"].dt.replace(tzinfo=None).replace(tzinfo=tzinfo)
     rs = du_rrule.rruleset()
     if "RRULE" in event:
         rule = event["RRULE"].to_ical().decode()
         rs.rrule(du_rrule.rrulestr(rule, dtstart=dtstart))
-    else:
-        rs.rdate(dtstart)
-    ex = event.get("EXDATE")
-    for group in (ex if isinstance(ex, list) else [ex] if ex else []):
-        for d in group.dts:
-            rs.exdate(d.dt.replace(tzinfo=None).replace(tzinfo=tzinfo))
+    rs.rdate(dtstart)
+    for d in exdates(event, tzinfo):
+        rs.exdate(d)
     return [o for o in rs.between(start, end, inc=True) if start <= o < end]
 
 
@@ -131,8 +146,18 @@ def main():
             assert str(ev["DTSTART"].params.get("TZID")) == ZONE
             i = ids[uid]
             assert str(ev["SUMMARY"]) == "Activiteit %d; met komma, en \\ backslash" % i
-            want = [o.isoformat() for o in expand(ev, tzinfo, start, end)]
             got = occ.get(uid, [])
+            dtstart = ev["DTSTART"].dt.replace(tzinfo=None).replace(tzinfo=tzinfo)
+            if got:
+                first_ok = dtstart.isoformat() == got[0]
+            else:  # no occurrence: the stored start, cancelled
+                first_ok = dtstart in exdates(ev, tzinfo)
+            if not first_ok:
+                failures += 1
+                print("FAIL rule %d %r: DTSTART %s, libstek's first occurrence %s"
+                      % (i, RULES[i][1], dtstart.isoformat(), got[0] if got else None))
+                continue
+            want = [o.isoformat() for o in expand(ev, tzinfo, start, end)]
             if want != got:
                 failures += 1
                 print("FAIL rule %d %r (exdates %r):" % (i, RULES[i][1], RULES[i][2]))

@@ -364,6 +364,26 @@ static void test_the_callback_can_stop_the_expansion(void) {
   CHECK(rc == 42 && seen == 2);
 }
 
+static int stop_with_one(void *ctx, const rrule_occ *o) {
+  *(tz_local *)ctx = o->local;
+  return 1;
+}
+
+/* 1 is also the walk's own "series over": the caller must still get it. */
+static void test_the_callback_can_stop_the_expansion_with_one(void) {
+  tz *z;
+  CHECK_OK(tz_load(NULL, "Europe/Brussels", &z, NULL, 0));
+  rrule r;
+  tz_local s = {2026, 1, 1, 9, 0, 0}, first = {0};
+  CHECK_OK(rrule_parse("FREQ=WEEKLY;BYDAY=MO", &r, NULL, 0));
+  int rc = rrule_expand(&r, &s, z, NULL, 0, INT64_MIN, INT64_MAX, stop_with_one, &first);
+  int monday = first.day;
+  int rc_single = rrule_expand(NULL, &s, z, NULL, 0, INT64_MIN, INT64_MAX, stop_with_one,
+                               &first);
+  tz_free(z);
+  CHECK(rc == 1 && monday == 5 && rc_single == 1);
+}
+
 static int count_all(void *ctx, const rrule_occ *o) {
   (void)o;
   ++*(long *)ctx;
@@ -459,6 +479,7 @@ int main(void) {
   RUN(test_a_daily_rule_through_the_gap_and_the_overlap);
   RUN(test_yearly_in_2040_uses_the_footer_rule);
   RUN(test_last_workday_with_bysetpos);
+  RUN(test_the_callback_can_stop_the_expansion_with_one);
   RUN(test_wkst_matters_every_other_week);
   RUN(test_the_callback_can_stop_the_expansion);
   RUN(test_hostile_rules_terminate);

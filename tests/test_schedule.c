@@ -126,6 +126,96 @@ static void test_bad_fields_are_refused_and_nothing_is_written(void) {
            STEK_EINVAL);
 }
 
+/* organisers and languages are lists of strings, cost a number of cents or
+ * a string, notes a string: any other kind is refused, naming the field,
+ * and nothing is written -- on a new entry or on an existing one. */
+static void test_wrong_field_types_are_refused_and_nothing_is_written(void) {
+  uint8_t fresh[16], old[16];
+  uint64_t before, after;
+  stek_record *r;
+  static const char *const two[] = {"CAW", "OCMW"};
+  stek_value list = {.kind = STEK_VALUE_LIST, .list = two, .list_len = 2};
+  stek_value str = {.kind = STEK_VALUE_STR, .str = "CAW"};
+  stek_value num = {.kind = STEK_VALUE_INT, .i = 250};
+  struct {
+    const char *field;
+    stek_value wrong;
+  } cases[] = {{"orgs", str}, {"orgs", num},      {"languages", str}, {"languages", num},
+               {"cost", list}, {"notes", num},    {"notes", list},    {"exdates", str}};
+  stek_field base[] = {STR("title", "Kookclub"), STR("site", "Den Botaniek"),
+                       STR("start", "2026-05-04T17:00:00"), STR("notes", "Breng een schort mee")};
+  stek_id_new(fresh);
+  stek_id_new(old);
+  CHECK_OK(stek_schedule_put(a, old, base, 4));
+  CHECK_OK(stek_change_count(a, &before));
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    stek_field f[] = {STR("title", "Kookclub"), STR("site", "Den Botaniek"),
+                      STR("start", "2026-05-04T17:00:00"), {cases[i].field, cases[i].wrong}};
+    CHECK_RC(stek_schedule_put(a, fresh, f, 4), STEK_EINVAL);
+    CHECK(strstr(stek_errmsg(a), cases[i].field) != NULL);
+    CHECK_RC(stek_schedule_put(a, old, &f[3], 1), STEK_EINVAL);
+  }
+  CHECK_OK(stek_change_count(a, &after));
+  CHECK(after == before);
+  CHECK_RC(stek_get(a, "schedule", fresh, &r), STEK_ENOTFOUND);
+  CHECK_OK(stek_get(a, "schedule", old, &r));
+  stek_value v;
+  int kept = stek_record_find(r, "notes", &v) == STEK_OK && v.kind == STEK_VALUE_STR &&
+             !strcmp(v.str, "Breng een schort mee") &&
+             stek_record_find(r, "orgs", &v) == STEK_ENOTFOUND &&
+             stek_record_find(r, "cost", &v) == STEK_ENOTFOUND;
+  stek_record_free(r);
+  CHECK(kept);
+  /* the right kinds are taken */
+  stek_field good[] = {{"orgs", list}, {"languages", list}, {"cost", num}, STR("notes", "Gratis")};
+  CHECK_OK(stek_schedule_put(a, old, good, 4));
+  good[2].value = str;
+  CHECK_OK(stek_schedule_put(a, old, &good[2], 1)); /* cost as a string */
+}
+
+/* Cancelled dates are a set: a typed put with exdates ADDS its dates, so
+ * two devices that each cancel a date with a put, concurrently, both keep
+ * theirs after the merge (as with stek_schedule_cancel). */
+static void test_exdates_put_on_two_devices_both_survive(void) {
+  uint8_t id[16];
+  struct occs c = {0};
+  stek_field f[] = {STR("title", "Digipunt"), STR("site", "Buurthuis Mozaiek"),
+                    STR("start", "2026-01-05T09:00:00"), STR("rrule", "FREQ=WEEKLY;BYDAY=MO")};
+  stek_field on_a[] = {{"exdates", {.kind = STEK_VALUE_LIST,
+                                    .list = (const char *const[]){"2026-01-12"}, .list_len = 1}}};
+  stek_field on_b[] = {{"exdates", {.kind = STEK_VALUE_LIST,
+                                    .list = (const char *const[]){"2026-01-19"}, .list_len = 1}},
+                       STR("notes", "Zaal 2")};
+  stek_id_new(id);
+  CHECK_OK(stek_schedule_put(a, id, f, 4));
+  CHECK_OK(stek_changes(a, copy_cb, b));
+  CHECK_OK(stek_schedule_put(a, id, on_a, 1)); /* offline, each */
+  CHECK_OK(stek_schedule_put(b, id, on_b, 2));
+  CHECK_OK(stek_changes(a, copy_cb, b));
+  CHECK_OK(stek_changes(b, copy_cb, a));
+  CHECK_OK(stek_schedule_occurrences(a, "2026-01-05", "2026-01-27", NULL, occ_cb, &c));
+  CHECK(c.n == 2); /* the 5th and the 26th */
+  CHECK(!strcmp(c.start[0], "2026-01-05T09:00:00+01:00"));
+  CHECK(!strcmp(c.start[1], "2026-01-26T09:00:00+01:00"));
+  uint8_t ha[32], hb[32];
+  CHECK_OK(stek_state_hash(a, ha));
+  CHECK_OK(stek_state_hash(b, hb));
+  CHECK(memcmp(ha, hb, 32) == 0);
+  stek_record *r;
+  stek_value v;
+  CHECK_OK(stek_get(b, "schedule", id, &r));
+  int both = stek_record_find(r, "exdates", &v) == STEK_OK && v.kind == STEK_VALUE_LIST &&
+             v.list_len == 2 && !strcmp(v.list[0], "2026-01-12") &&
+             !strcmp(v.list[1], "2026-01-19");
+  stek_record_free(r);
+  CHECK(both);
+  /* a later put with exdates adds, never replaces: both stay */
+  CHECK_OK(stek_schedule_put(a, id, on_a, 1));
+  c.n = 0;
+  CHECK_OK(stek_schedule_occurrences(a, "2026-01-05", "2026-01-27", NULL, occ_cb, &c));
+  CHECK(c.n == 2);
+}
+
 static void test_other_zone_is_expanded_in_its_own_local_time(void) {
   uint8_t id[16];
   struct occs c = {0};
@@ -164,6 +254,96 @@ static void test_ics_has_folded_crlf_lines_and_one_event_per_entry(void) {
              strstr(ics, "TZID:Europe/Brussels\r\n") && strstr(ics, "\r\n ");
   stek_free(ics);
   CHECK(good);
+}
+
+/* Every TZID an event names has its VTIMEZONE, however many zones (there
+ * was a limit of 16, past which events named undefined zones). */
+static void test_ics_defines_every_zone_its_events_use(void) {
+  static const char *const zones[] = {
+      "Europe/Brussels", "Europe/Paris",    "Europe/Amsterdam",  "Europe/Berlin",
+      "Europe/London",   "Europe/Madrid",   "Europe/Rome",       "Europe/Lisbon",
+      "Europe/Warsaw",   "Europe/Athens",   "Europe/Istanbul",   "Africa/Casablanca",
+      "Africa/Kinshasa", "Asia/Tokyo",      "Asia/Kolkata",      "America/New_York",
+      "America/Sao_Paulo", "Australia/Sydney", "Pacific/Auckland", "Asia/Damascus"};
+  enum { N = sizeof zones / sizeof *zones };
+  char *ics;
+  CHECK_OK(stek_begin(a));
+  for (int i = 0; i < N; i++) {
+    uint8_t id[16];
+    stek_field f[] = {STR("title", "Overleg"), STR("site", "Online"),
+                      STR("start", "2026-02-02T10:00:00"), STR("tz", zones[i])};
+    stek_id_new(id);
+    CHECK_OK(stek_schedule_put(a, id, f, 4));
+    CHECK_OK(stek_schedule_put(a, id, f, 4)); /* a zone used twice: one VTIMEZONE */
+  }
+  CHECK_OK(stek_commit(a));
+  CHECK_OK(stek_schedule_ics(a, NULL, &ics));
+  int n_vtz = 0, all_defined = 1;
+  for (const char *p = ics; (p = strstr(p, "BEGIN:VTIMEZONE\r\n")); p++) n_vtz++;
+  for (int i = 0; i < N; i++) {
+    char want[80];
+    snprintf(want, sizeof want, "\r\nTZID:%s\r\n", zones[i]);
+    if (!strstr(ics, want)) all_defined = 0;
+  }
+  stek_free(ics);
+  CHECK(n_vtz == N);
+  CHECK(all_defined);
+}
+
+/* RFC 5545 TEXT allows no control character but tab; a newline is
+ * escaped as \n. */
+static void test_ics_text_drops_control_characters(void) {
+  uint8_t id[16];
+  char *ics;
+  stek_field f[] = {STR("title", "Koffie\x1b[31m rood\x7f\tklaar\x01"),
+                    STR("site", "Kantine\x0b Bezemheide"),
+                    STR("notes", "regel 1\r\nregel 2\x0c"),
+                    STR("start", "2026-03-05T13:30:00")};
+  stek_id_new(id);
+  CHECK_OK(stek_schedule_put(a, id, f, 4));
+  CHECK_OK(stek_schedule_ics(a, NULL, &ics));
+  int clean = 1;
+  for (const char *p = ics; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '\r' && p[1] == '\n') {
+      p++;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t') || c == 0x7f) clean = 0;
+  }
+  int kept = strstr(ics, "\r\nSUMMARY:Koffie[31m rood\tklaar\r\n") &&
+             strstr(ics, "\r\nLOCATION:Kantine Bezemheide\r\n") &&
+             strstr(ics, "\r\nDESCRIPTION:regel 1\\nregel 2\r\n");
+  if (!kept) fprintf(stderr, "%s", ics);
+  stek_free(ics);
+  CHECK(clean);
+  CHECK(kept);
+}
+
+/* DTSTART is the first occurrence: RFC 5545 readers count DTSTART as an
+ * instance even when the rule does not select it; libstek does not. */
+static void test_ics_dtstart_is_the_first_occurrence(void) {
+  uint8_t id[16], none[16];
+  char *ics;
+  stek_field f[] = {STR("title", "Digipunt"), STR("site", "Buurthuis Mozaiek"),
+                    STR("start", "2026-01-01T09:00:00"), /* a Thursday */
+                    STR("rrule", "FREQ=WEEKLY;BYDAY=MO;COUNT=3")};
+  stek_field g[] = {STR("title", "Nooit"), STR("site", "Buurthuis Mozaiek"),
+                    STR("start", "2026-01-01T10:00:00"),
+                    STR("rrule", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30")};
+  stek_id_new(id);
+  stek_id_new(none);
+  CHECK_OK(stek_schedule_put(a, id, f, 4));
+  CHECK_OK(stek_schedule_put(a, none, g, 4));
+  CHECK_OK(stek_schedule_ics(a, NULL, &ics));
+  int first = strstr(ics, "DTSTART;TZID=Europe/Brussels:20260105T090000\r\n") != NULL &&
+              !strstr(ics, "DTSTART;TZID=Europe/Brussels:20260101T090000");
+  /* a rule that selects no day keeps its start, cancelled */
+  int cancelled = strstr(ics, "DTSTART;TZID=Europe/Brussels:20260101T100000\r\n") &&
+                  strstr(ics, "EXDATE;TZID=Europe/Brussels:20260101T100000\r\n");
+  stek_free(ics);
+  CHECK(first);
+  CHECK(cancelled);
 }
 
 static void test_typed_put_removes_a_field_given_no_value(void) {
@@ -208,8 +388,13 @@ int main(void) {
   T(test_cancellations_from_two_devices_both_survive);
   T(test_occurrences_filter_by_site_and_sort_by_start);
   T(test_bad_fields_are_refused_and_nothing_is_written);
+  T(test_wrong_field_types_are_refused_and_nothing_is_written);
+  T(test_exdates_put_on_two_devices_both_survive);
   T(test_other_zone_is_expanded_in_its_own_local_time);
   T(test_ics_has_folded_crlf_lines_and_one_event_per_entry);
+  T(test_ics_defines_every_zone_its_events_use);
+  T(test_ics_text_drops_control_characters);
+  T(test_ics_dtstart_is_the_first_occurrence);
   T(test_typed_put_removes_a_field_given_no_value);
   T(test_zoneinfo_location_is_configurable);
   return test_report();

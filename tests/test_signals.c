@@ -5,6 +5,7 @@
 
 #include "codec/mp.h"
 #include "crdt/signal.h"
+#include "crypto/crypto.h"
 #include "test.h"
 
 static test_dir dir;
@@ -86,6 +87,94 @@ static void test_record_sets_week_and_returns_receipt(void) {
   CHECK(strlen(receipt) == 14 && receipt[4] == '-' && receipt[9] == '-');
   CHECK_OK(stek_signal_list(a, find_cb, &f));
   CHECK(f.n == 1 && strcmp(f.week, "2026-W01") == 0 && strcmp(f.theme, "energy") == 0);
+}
+
+/* The week of the signal a fresh store in zone (NULL: the default) records
+ * at UTC instant now_ms, into week[9]. */
+static int week_recorded_at(int64_t now_ms, const char *zone, char week[9]) {
+  test_clock at = {now_ms};
+  stek_config cfg;
+  stek *s;
+  uint8_t space[16];
+  char receipt[STEK_RECEIPT_BYTES], path[600], name[32];
+  struct found f = {0};
+  static int n_stores;
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &at;
+  cfg.local_tz = zone;
+  snprintf(name, sizeof name, "week%d.db", n_stores++);
+  test_dir_file(&dir, name, path, sizeof path);
+  int rc = stek_open(&s, path, &cfg);
+  if (!rc) rc = stek_space_create(s, "week", space);
+  if (!rc) rc = stek_signal_record(s, "energy", "Kantine Bezemheide", "x", receipt);
+  if (!rc) rc = stek_signal_list(s, find_cb, &f);
+  if (!rc && f.n != 1) rc = STEK_ERROR;
+  memcpy(week, f.week, 9);
+  stek_close(s);
+  return rc;
+}
+
+/* Sunday 2026-01-04 23:30 UTC is Monday 00:30 in Brussels: already the
+ * week of Monday 5 January, 2026-W02, though the UTC date is in W01. */
+static void test_signal_week_is_that_of_the_local_date(void) {
+  char w[9];
+  CHECK_OK(week_recorded_at(1767569400000, NULL, w)); /* 2026-01-04T23:30Z */
+  CHECK(strcmp(w, "2026-W02") == 0);
+  CHECK_OK(week_recorded_at(1767569400000, "Europe/Brussels", w));
+  CHECK(strcmp(w, "2026-W02") == 0);
+  /* Half a minute earlier it is Sunday 23:59:30 in Brussels: still W01. */
+  CHECK_OK(week_recorded_at(1767567570000, NULL, w)); /* 2026-01-04T22:59:30Z */
+  CHECK(strcmp(w, "2026-W01") == 0);
+  /* Summer time: Sunday 2026-03-29 22:30 UTC is Monday 00:30 CEST (+02:00). */
+  CHECK_OK(week_recorded_at(1774823400000, NULL, w));
+  CHECK(strcmp(w, "2026-W14") == 0);
+  /* The reverse boundary, west of UTC: Monday 2026-01-05 03:00 UTC is still
+   * Sunday 22:00 in New York, the week before; in UTC it would be W02. */
+  CHECK_OK(week_recorded_at(1767582000000, "America/New_York", w));
+  CHECK(strcmp(w, "2026-W01") == 0);
+  CHECK_OK(week_recorded_at(1767582000000, "Etc/UTC", w));
+  CHECK(strcmp(w, "2026-W02") == 0);
+}
+
+/* A signal written in a zone east of UTC, early on Monday, names a week
+ * that starts (Monday 00:00 UTC) after the receiver's clock: it is not
+ * "from the future", even with no clock skew allowed. */
+static void test_signal_of_a_local_monday_is_not_refused_as_future(void) {
+  test_clock at = {1767569400000}; /* Sunday 23:30 UTC, Monday 00:30 Brussels */
+  stek_config cfg;
+  stek *s;
+  uint8_t space[16];
+  char receipt[STEK_RECEIPT_BYTES], path[600];
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &at;
+  cfg.max_clock_skew_ms = 0;
+  test_dir_file(&dir, "skew.db", path, sizeof path);
+  CHECK_OK(stek_open(&s, path, &cfg));
+  int rc = stek_space_create(s, "skew", space);
+  if (!rc) rc = stek_signal_record(s, "energy", "Kantine Bezemheide", "x", receipt);
+  stek_close(s);
+  CHECK_OK(rc);
+}
+
+static void test_local_tz_must_be_a_zone_name(void) {
+  stek_config cfg;
+  stek *s;
+  char path[600], receipt[STEK_RECEIPT_BYTES];
+  uint8_t space[16];
+  stek_config_init(&cfg);
+  cfg.local_tz = "../../etc/passwd";
+  test_dir_file(&dir, "badtz.db", path, sizeof path);
+  int rc = stek_open(&s, path, &cfg);
+  stek_close(s);
+  CHECK_RC(rc, STEK_EINVAL);
+  cfg.local_tz = "Europe/Atlantis"; /* a good name, but no such zone */
+  CHECK_OK(stek_open(&s, path, &cfg));
+  rc = stek_space_create(s, "tz", space);
+  if (!rc) rc = stek_signal_record(s, "energy", "site", "x", receipt);
+  stek_close(s);
+  CHECK_RC(rc, STEK_ENOTFOUND);
 }
 
 static void test_unknown_theme_and_oversized_text_are_refused(void) {
@@ -280,6 +369,169 @@ static void test_stored_and_sent_signal_bytes_carry_no_device_identifier(void) {
   CHECK(m.kind == SIGNAL_RECORD && strcmp(m.week, "2026-W01") == 0);
 }
 
+/* Does needle occur in any column of any row of any table of the store
+ * file, or anywhere in the file and its WAL as raw bytes? */
+static int store_holds(const char *file, const char *needle) {
+  char path[600], wal[620];
+  sqlite3 *db;
+  sqlite3_stmt *tables, *st;
+  size_t nl = strlen(needle);
+  int found = 0;
+  test_dir_file(&dir, file, path, sizeof path);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1,
+                         &tables, NULL) != SQLITE_OK)
+    return -1;
+  int n_tables = 0;
+  while (sqlite3_step(tables) == SQLITE_ROW) {
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) continue;
+    n_tables++;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      for (int c = 0; c < sqlite3_column_count(st); c++) {
+        const uint8_t *p = sqlite3_column_blob(st, c);
+        size_t len = (size_t)sqlite3_column_bytes(st, c);
+        for (size_t i = 0; p && i + nl <= len; i++)
+          if (memcmp(p + i, needle, nl) == 0) found = 1;
+      }
+    sqlite3_finalize(st);
+  }
+  sqlite3_finalize(tables);
+  sqlite3_close(db);
+  if (n_tables < 5) return -1; /* the scan must have seen the store */
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  const char *files[] = {path, wal};
+  for (int f = 0; f < 2; f++) {
+    FILE *in = fopen(files[f], "rb");
+    if (!in) continue;
+    static uint8_t buf[1 << 22];
+    size_t len = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    for (size_t i = 0; i + nl <= len; i++)
+      if (memcmp(buf + i, needle, nl) == 0) found = 1;
+  }
+  return found;
+}
+
+/* The receipt code is what links a visitor's slip of paper to a signal:
+ * only hashes of it are kept or sent, on the recording device and on every
+ * replica, before and after the withdrawal. */
+static void test_receipt_code_is_never_stored_or_sent(void) {
+  char receipt[STEK_RECEIPT_BYTES], digits[13];
+  CHECK_OK(stek_signal_record(a, "debt", "Buurthuis Mozaiek", "Aanmaningskosten", receipt));
+  snprintf(digits, sizeof digits, "%.4s%.4s%.4s", receipt, receipt + 5, receipt + 10);
+  sync_into(b, a);
+  CHECK(store_holds("a.db", receipt) == 0 && store_holds("a.db", digits) == 0);
+  CHECK(store_holds("b.db", receipt) == 0 && store_holds("b.db", digits) == 0);
+  CHECK_OK(stek_signal_withdraw(a, receipt));
+  sync_into(b, a);
+  struct found f = {0};
+  CHECK_OK(stek_signal_list(b, find_cb, &f));
+  CHECK(f.n == 0); /* the withdrawal did reach b */
+  CHECK(store_holds("a.db", receipt) == 0 && store_holds("a.db", digits) == 0);
+  CHECK(store_holds("b.db", receipt) == 0 && store_holds("b.db", digits) == 0);
+  /* and what a sync sends: the withdrawal carries t, not the code */
+  struct grab g = {{NULL, NULL}, {0, 0}, 0};
+  CHECK_OK(stek_changes(a, grab_cb, &g));
+  int leaked = 0, withdrawals = 0;
+  for (int i = 0; i < g.n; i++) {
+    signal_msg m;
+    if (signal_decode(g.m[i], g.l[i], &m) == 0 && m.kind == SIGNAL_WITHDRAW) withdrawals++;
+    for (size_t k = 0; k + 12 <= g.l[i]; k++)
+      if (memcmp(g.m[i] + k, digits, 12) == 0) leaked = 1;
+    free(g.m[i]);
+  }
+  CHECK(g.n == 2 && withdrawals == 1 && !leaked);
+}
+
+/* The space key, read from a (plaintext) test store. */
+static int space_key_of(const char *file, uint8_t key[32]) {
+  char path[600];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int got = 0;
+  test_dir_file(&dir, file, path, sizeof path);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 0;
+  if (sqlite3_prepare_v2(db, "SELECT key FROM spaces", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+    memcpy(key, sqlite3_column_blob(st, 0), 32);
+    got = 1;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return got;
+}
+
+/* A member who does not have the receipt can write a withdrawal (the MAC
+ * is the space's), but its t does not hash to the signal's receipt hash:
+ * the signal stays, whichever arrives first. */
+static void test_withdrawal_with_a_wrong_token_erases_nothing(void) {
+  char receipt[STEK_RECEIPT_BYTES];
+  uint8_t key[32], space[16], wrong[SIGNAL_TOKEN_BYTES], id[32];
+  struct { uint8_t buf[8192]; size_t len; } sig = {{0}, 0};
+  CHECK_OK(stek_signal_record(a, "health", "Den Botaniek", "Geen huisarts", receipt));
+  CHECK_OK(stek_changes(a, last_cb, &sig));
+  signal_msg m;
+  CHECK_OK(signal_decode(sig.buf, sig.len, &m));
+  CHECK(space_key_of("a.db", key));
+  CHECK_OK(stek_space_current(a, space));
+  mp_writer w;
+  memset(wrong, 0x5a, sizeof wrong);
+  CHECK_OK(signal_encode(&w, space, key, "2026-W01", SIGNAL_WITHDRAW, m.sid, NULL, NULL,
+                         wrong, id));
+  /* on b the forged withdrawal comes first, on a after the signal */
+  int rc_b = stek_ingest(b, (const uint8_t *)w.buf.data, w.buf.size);
+  int rc_a = stek_ingest(a, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+  CHECK_OK(rc_b);
+  CHECK_OK(rc_a);
+  sync_into(b, a);
+  struct found fa = {0}, fb = {0};
+  CHECK_OK(stek_signal_list(a, find_cb, &fa));
+  CHECK_OK(stek_signal_list(b, find_cb, &fb));
+  CHECK(fa.n == 1 && fb.n == 1 && strcmp(fb.text, "Geen huisarts") == 0);
+  CHECK_OK(stek_signal_withdraw(b, receipt)); /* the right code still works */
+  sync_into(a, b);
+  fa.n = 0;
+  CHECK_OK(stek_signal_list(a, find_cb, &fa));
+  CHECK(fa.n == 0);
+}
+
+/* Body version 1 withdrawals carried the plain code: a replica refuses
+ * one (STEK_EVERSION) and stores nothing of it. */
+static void test_old_withdrawal_carrying_the_code_is_refused(void) {
+  uint8_t key[32], space[16], sid[16] = {0}, k[32], mac[32];
+  uint64_t before, after;
+  mp_writer body, out;
+  CHECK(space_key_of("a.db", key));
+  CHECK_OK(stek_space_current(a, space));
+  mp_writer_init(&body);
+  mp_write_array(&body, 5);
+  mp_write_uint(&body, 1);
+  mp_write_bin(&body, space, 16);
+  mp_write_bin(&body, sid, 16);
+  mp_write_str(&body, "2026-W01", 8);
+  mp_write_array(&body, 3);
+  mp_write_uint(&body, SIGNAL_WITHDRAW);
+  mp_write_bin(&body, sid, 16);
+  mp_write_str(&body, "0123456789AB", 12);
+  cr_kdf(k, 1, "stek-sig", key);
+  cr_mac(mac, (const uint8_t *)body.buf.data, body.buf.size, k);
+  mp_writer_init(&out);
+  mp_write_array(&out, 3);
+  mp_write_uint(&out, SIGNAL_FORMAT);
+  mp_write_bin(&out, body.buf.data, body.buf.size);
+  mp_write_bin(&out, mac, sizeof mac);
+  CHECK_OK(stek_change_count(a, &before));
+  int rc = stek_ingest(a, (const uint8_t *)out.buf.data, out.buf.size);
+  mp_writer_free(&body);
+  mp_writer_free(&out);
+  CHECK_RC(rc, STEK_EVERSION);
+  CHECK_OK(stek_change_count(a, &after));
+  CHECK(after == before);
+}
+
 static void test_signals_from_two_devices_are_indistinguishable_in_form(void) {
   char ra[STEK_RECEIPT_BYTES], rb[STEK_RECEIPT_BYTES];
   struct { uint8_t buf[8192]; size_t len; } sa = {{0}, 0}, sb = {{0}, 0};
@@ -302,6 +554,32 @@ static void test_signals_from_two_devices_are_indistinguishable_in_form(void) {
   }
   CHECK(ma.sid - sa.buf == mb.sid - sb.buf);
   CHECK(ma.mac - sa.buf == mb.mac - sb.buf);
+}
+
+static int hex_is(const uint8_t *bytes, size_t n, const char *hex) {
+  char h[2 * 64 + 1];
+  for (size_t i = 0; i < n; i++) snprintf(h + 2 * i, 3, "%02x", bytes[i]);
+  return strcmp(h, hex) == 0;
+}
+
+/* The vector in docs/PROTOCOL.md §5. */
+static void test_receipt_hashes_match_the_protocol(void) {
+  char code[13];
+  uint8_t t[SIGNAL_TOKEN_BYTES], key[32], rh[32];
+  CHECK_OK(signal_receipt_normalise("0123-4567-89ab", code));
+  CHECK(strcmp(code, "0123456789AB") == 0);
+  CHECK_OK(signal_receipt_normalise("O123 4567 89AB", code)); /* O reads as 0 */
+  CHECK(strcmp(code, "0123456789AB") == 0);
+  CHECK_RC(signal_receipt_normalise("0123-4567-89AU", code), STEK_EINVAL);
+  CHECK_RC(signal_receipt_normalise("0123-4567-89ABC", code), STEK_EINVAL);
+  signal_receipt_token(t, code);
+  CHECK(hex_is(t, sizeof t, "1002a078ca3203cda9cb4a9da2d1c7dc83fae716956d93fd32dd79dabcc44113"));
+  for (int i = 0; i < 32; i++) key[i] = (uint8_t)i;
+  signal_receipt_hash(rh, t, key);
+  CHECK(hex_is(rh, sizeof rh, "ac735c1fe67aee99944053fc2a8e5f55b7f0bbaf7bd6e1b72a9c77cfa737017b"));
+  CHECK(signal_receipt_equal(rh, rh));
+  t[0] ^= 1;
+  CHECK(!signal_receipt_equal(rh, t));
 }
 
 static void test_iso_weeks_follow_the_calendar(void) {
@@ -355,13 +633,20 @@ static void test_report_suppresses_cells_under_k(void) {
 int main(void) {
   if (sodium_init() < 0) return 2;
   T(test_record_sets_week_and_returns_receipt);
+  T(test_signal_week_is_that_of_the_local_date);
+  T(test_signal_of_a_local_monday_is_not_refused_as_future);
+  T(test_local_tz_must_be_a_zone_name);
   T(test_unknown_theme_and_oversized_text_are_refused);
   T(test_withdraw_needs_the_receipt_and_syncs);
   T(test_withdrawal_arriving_first_still_erases_the_signal);
   T(test_forged_or_foreign_signal_is_refused);
   T(test_stored_and_sent_signal_bytes_carry_no_device_identifier);
+  T(test_receipt_code_is_never_stored_or_sent);
+  T(test_withdrawal_with_a_wrong_token_erases_nothing);
+  T(test_old_withdrawal_carrying_the_code_is_refused);
   T(test_signals_from_two_devices_are_indistinguishable_in_form);
   T(test_report_suppresses_cells_under_k);
   RUN(test_iso_weeks_follow_the_calendar);
+  RUN(test_receipt_hashes_match_the_protocol);
   return test_report();
 }

@@ -131,7 +131,7 @@ static int read_op(mp_reader *r, signal_msg *m) {
   if (kind == SIGNAL_WITHDRAW && n == 3) {
     m->kind = SIGNAL_WITHDRAW;
     if (mp_read_bin(r, &m->target, &len, 16, 0) ||
-        mp_read_str(r, &m->receipt, &m->receipt_len, 64))
+        mp_read_bin(r, &m->token, &len, SIGNAL_TOKEN_BYTES, 0))
       return r->err;
     return 0;
   }
@@ -211,7 +211,7 @@ int signal_encode(mp_writer *out, const uint8_t space[16],
     mp_write_array(&body, 3);
     mp_write_uint(&body, SIGNAL_WITHDRAW);
     mp_write_bin(&body, a, 16);
-    mp_write_str(&body, b, strlen(b));
+    mp_write_bin(&body, d, SIGNAL_TOKEN_BYTES);
   }
   int rc = body.err;
   if (!rc) {
@@ -230,4 +230,45 @@ int signal_encode(mp_writer *out, const uint8_t space[16],
   }
   mp_writer_free(&body);
   return rc;
+}
+
+/* ---- receipts ---- */
+
+static const char receipt_digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int signal_receipt_normalise(const char *in, char out[SIGNAL_RECEIPT_DIGITS + 1]) {
+  size_t n = 0;
+  for (const char *p = in; *p; p++) {
+    char c = *p;
+    if (c == '-' || c == ' ') continue;
+    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+    if (c == 'O') c = '0';
+    if (c == 'I' || c == 'L') c = '1';
+    if (!strchr(receipt_digits, c) || n == SIGNAL_RECEIPT_DIGITS) return STEK_EINVAL;
+    out[n++] = c;
+  }
+  out[n] = 0;
+  return n == SIGNAL_RECEIPT_DIGITS ? 0 : STEK_EINVAL;
+}
+
+void signal_receipt_token(uint8_t t[SIGNAL_TOKEN_BYTES],
+                          const char code[SIGNAL_RECEIPT_DIGITS + 1]) {
+  static const char ctx[] = "stek-receipt-t:"; /* a public context string */
+  uint8_t buf[sizeof ctx - 1 + SIGNAL_RECEIPT_DIGITS];
+  memcpy(buf, ctx, sizeof ctx - 1);
+  memcpy(buf + sizeof ctx - 1, code, SIGNAL_RECEIPT_DIGITS);
+  cr_hash(t, buf, sizeof buf);
+  cr_wipe(buf, sizeof buf);
+}
+
+void signal_receipt_hash(uint8_t out[32], const uint8_t t[SIGNAL_TOKEN_BYTES],
+                         const uint8_t space_key[32]) {
+  uint8_t k[32];
+  cr_kdf(k, 2, "stek-rcp", space_key);
+  cr_keyed_hash(out, t, SIGNAL_TOKEN_BYTES, k);
+  cr_wipe(k, sizeof k);
+}
+
+int signal_receipt_equal(const uint8_t rh[32], const uint8_t c[32]) {
+  return cr_equal(rh, c, 32);
 }

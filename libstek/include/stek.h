@@ -157,6 +157,14 @@ typedef struct stek_config {
    * refused. */
   int (*pair_confirm)(void *pair_confirm_ctx, const char sas[7]);
   void *pair_confirm_ctx;
+  /* The device's IANA time zone ("Europe/Brussels"), read from
+   * zoneinfo_dir: the ISO week of a signal (stek_signal_record()) is that
+   * of the local date there, so the first hours of a Monday in Brussels
+   * already count as the new week.  NULL: "Europe/Brussels".  A name that
+   * is not a zone name is STEK_EINVAL from stek_open(); a zone that cannot
+   * be loaded fails the signal calls (STEK_ENOTFOUND, STEK_EMALFORMED).
+   * The string must outlive the handle, as zoneinfo_dir. */
+  const char *local_tz;
 } stek_config;
 
 /* Argon2id cost limits for stek_config (those of libsodium's crypto_pwhash
@@ -750,8 +758,13 @@ STEK_API int stek_schedule_occurrences(stek *s, const char *from, const char *to
                                        void *ctx);
 
 /* The live schedule entries (of site, if not NULL) as an RFC 5545
- * VCALENDAR (VTIMEZONE, RRULE, EXDATE; UID = record id; CRLF, folded at 75
- * octets).  Free *out with stek_free(). */
+ * VCALENDAR (a VTIMEZONE for every zone used, RRULE, EXDATE; UID = record
+ * id; CRLF, folded at 75 octets; control characters other than tab and
+ * newline dropped from text).  DTSTART is each entry's first occurrence,
+ * which may be later than its start: RFC 5545 counts DTSTART as an
+ * occurrence even where the rule does not select it, libstek does not, and
+ * so calendar apps show what stek_schedule_occurrences() gives.  Free *out
+ * with stek_free(). */
 STEK_API int stek_schedule_ics(stek *s, const char *site, char **out);
 
 /* ---- Directory: the social map ----------------------------------------- */
@@ -762,7 +775,9 @@ STEK_API int stek_schedule_ics(stek *s, const char *site, char **out);
  * work, legal, family, mobility, food, education), tags (free, a set),
  * summary.nl / summary.fr / ... (plain-language text per language),
  * refer_how, bring, hours, phone, languages (a list).  Their text is
- * indexed for full-text search as it changes, here or on any device.
+ * indexed for full-text search as it changes, here or on any device --
+ * but for phone, hours, languages, email and website, which are not prose
+ * and are not searched.
  */
 
 /* Write a directory entry's fields in one change, checked: category must
@@ -776,8 +791,10 @@ STEK_API int stek_directory_put(stek *s, const uint8_t id[STEK_ID_BYTES],
 
 /* Search directory entries: every word of query must match the start of a
  * word of the entry (prefix search; case and diacritics do not matter:
- * "energie" finds "Énergie").  Best match (bm25; org and service weigh
- * most) first.  lang (may be NULL) keeps entries whose "languages" list it
+ * "energie" finds "Énergie").  Best match first: BM25F over org,
+ * service, category and tags, summaries, other text (weighted 5, 4, 3, 2,
+ * 1), each normalised by its own length, so an entry is not ranked down
+ * for having more fields filled in.  lang (may be NULL) keeps entries whose "languages" list it
  * or that have a summary.<lang>; category (may be NULL) keeps entries of
  * that category or tag.  STEK_EINVAL if the query has no words. */
 STEK_API int stek_directory_search(stek *s, const char *query, const char *lang,
@@ -832,10 +849,13 @@ STEK_API int stek_bundle_import(stek *s, const char *path, uint64_t *ingested,
 /*
  * A signal is an anonymous observation of under-protection.  It carries no
  * author, device id, device signature or fine timestamp: only the ISO week
- * (set here from the local date), and it is authenticated only as written
+ * (set here from the local date in the device's zone, stek_config.local_tz,
+ * default Europe/Brussels: Monday 00:30 in Brussels is Sunday 23:30 UTC and
+ * already the new week), and it is authenticated only as written
  * by a member of the space.  Recording one returns a receipt code for the
- * visitor; only a keyed hash of it is kept, and withdrawing the signal
- * needs the code.
+ * visitor; the code is neither stored nor sent -- the signal carries a
+ * keyed hash of it and a withdrawal an unkeyed one (docs/PROTOCOL.md §5)
+ * -- and withdrawing the signal needs the code.
  */
 
 /* "XXXX-XXXX-XXXX" (Crockford base32) and a NUL. */

@@ -4,8 +4,15 @@
  * One VTIMEZONE per zone used, listing its real transitions (from the TZif
  * data) from a year before the earliest entry to ten years after this one;
  * one VEVENT per entry with DTSTART in local time, DURATION, RRULE and
- * EXDATE.  Text is escaped (§3.3.11), lines end in CRLF and are folded at
- * 75 octets without splitting a UTF-8 character (§3.1).
+ * EXDATE.  Text is escaped (§3.3.11), control characters other than tab
+ * and newline dropped, lines end in CRLF and are folded at 75 octets
+ * without splitting a UTF-8 character (§3.1).
+ *
+ * DTSTART is the entry's first occurrence, not its stored start: RFC 5545
+ * counts DTSTART as an instance (and in COUNT) even when the rule does not
+ * select it, where libstek, like python-dateutil, does not (model/rrule.h).
+ * Starting at the first occurrence, which lies in a period of the rule's
+ * own INTERVAL grid, every reader gets the occurrences libstek gives.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,14 +83,15 @@ static void text_line(out *o, const char *name, const char *text) {
   }
   char *w = b + sprintf(b, "%s:", name);
   for (const char *p = text; *p; p++) {
-    if (*p == '\\' || *p == ';' || *p == ',') {
+    unsigned char c = (unsigned char)*p;
+    if (c == '\\' || c == ';' || c == ',') {
       *w++ = '\\';
       *w++ = *p;
-    } else if (*p == '\n') {
+    } else if (c == '\n') {
       *w++ = '\\';
       *w++ = 'n';
-    } else if (*p != '\r') {
-      *w++ = *p;
+    } else if ((c >= 0x20 && c != 0x7f) || c == '\t') {
+      *w++ = *p; /* TEXT allows no other CONTROL (§3.3.11): \r, ESC, ... */
     }
   }
   *w = 0;
@@ -102,7 +110,6 @@ static void offset(char out_[16], int32_t s) {
   snprintf(out_, 16, "%c%02d%02d", s < 0 ? '-' : '+', (a / 3600) % 100, (a / 60) % 60);
 }
 
-#define MAX_ZONES 16
 #define MAX_TRANSITIONS 256
 
 static void vtimezone(out *o, const tz *z, int64_t from_s, int64_t to_s) {
@@ -141,9 +148,27 @@ static void vtimezone(out *o, const tz *z, int64_t from_s, int64_t to_s) {
   line(o, "END:VTIMEZONE");
 }
 
-static void exdates(out *o, const schedule_entry *e) {
-  if (!e->n_ex) return;
-  size_t cap = 32 + e->n_ex * 17 + strlen(e->tzname);
+static int stop_at_first(void *ctx, const rrule_occ *occ) {
+  *(tz_local *)ctx = occ->local;
+  return 1;
+}
+
+/* The first occurrence of e's rule, cancelled dates included (EXDATE
+ * removes those): 1 and its wall-clock time in *first, or 0 if the rule
+ * selects no day at all (within the expander's bounds). */
+static int first_occurrence(const schedule_entry *e, tz_local *first) {
+  if (!e->has_rule) return 0;
+  int64_t from = tz_local_seconds(&e->dtstart) - 2 * 86400; /* any offset */
+  int64_t to = from + 400 * 366 * 86400LL; /* a whole Gregorian cycle */
+  return rrule_expand(&e->rule, &e->dtstart, e->zone, NULL, 0, from, to, stop_at_first,
+                      first) == 1;
+}
+
+/* extra (may be NULL): one more date-time to exclude, the stored start of
+ * an entry whose rule selects nothing. */
+static void exdates(out *o, const schedule_entry *e, const tz_local *extra) {
+  if (!e->n_ex && !extra) return;
+  size_t cap = 32 + (e->n_ex + 1) * 17 + strlen(e->tzname);
   char *b = malloc(cap);
   if (!b) {
     o->err = 1;
@@ -161,14 +186,23 @@ static void exdates(out *o, const schedule_entry *e) {
     stamp(dt, &t);
     w += (size_t)snprintf(b + w, cap - w, "%s%s", i ? "," : "", dt);
   }
+  if (extra) {
+    char dt[16];
+    stamp(dt, extra);
+    w += (size_t)snprintf(b + w, cap - w, "%s%s", e->n_ex ? "," : "", dt);
+  }
   line(o, b);
   free(b);
 }
 
 static void vevent(out *o, const schedule_entry *e, const char *dtstamp) {
   char hex[33], dt[16], rule[RRULE_MAX_TEXT + 8];
+  tz_local start = e->dtstart;
+  /* A rule that selects nothing: the stored start is excluded, or RFC
+   * 5545 readers would show it as the one occurrence. */
+  int none = e->has_rule && !first_occurrence(e, &start);
   stek_id_to_hex(stek_record_id(e->rec), hex);
-  stamp(dt, &e->dtstart);
+  stamp(dt, &start);
   line(o, "BEGIN:VEVENT");
   linef(o, "UID:%s", hex);
   linef(o, "DTSTAMP:%s", dtstamp);
@@ -184,7 +218,7 @@ static void vevent(out *o, const schedule_entry *e, const char *dtstamp) {
     snprintf(l, sizeof l, "RRULE:%s", rule);
     line(o, l);
   }
-  exdates(o, e);
+  exdates(o, e, none ? &e->dtstart : NULL);
   stek_value v;
   if (stek_record_find(e->rec, "notes", &v) == STEK_OK && v.kind == STEK_VALUE_STR)
     text_line(o, "DESCRIPTION", v.str);
@@ -249,14 +283,12 @@ int stek_schedule_ics(stek *s, const char *site, char **result) {
     line(&o, "VERSION:2.0");
     line(&o, "PRODID:-//libstek//libstek " STEK_VERSION_STRING "//EN");
     line(&o, "CALSCALE:GREGORIAN");
-    const char *done[MAX_ZONES];
-    size_t n_done = 0;
+    /* One VTIMEZONE per zone, however many: every TZID an event names
+     * must be defined in the file (RFC 5545 §3.2.19). */
     for (size_t i = 0; i < w.n; i++) {
       int seen = 0;
-      for (size_t k = 0; k < n_done; k++) seen |= !strcmp(done[k], w.e[i].tzname);
-      if (seen || n_done == MAX_ZONES) continue;
-      done[n_done++] = w.e[i].tzname;
-      vtimezone(&o, w.e[i].zone, first - 366 * 86400LL, now_s + 3660 * 86400LL);
+      for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(w.e[k].tzname, w.e[i].tzname);
+      if (!seen) vtimezone(&o, w.e[i].zone, first - 366 * 86400LL, now_s + 3660 * 86400LL);
     }
     for (size_t i = 0; i < w.n; i++) vevent(&o, &w.e[i], dtstamp);
     line(&o, "END:VCALENDAR");

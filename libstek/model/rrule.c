@@ -391,6 +391,7 @@ typedef struct expand {
   int64_t from, to;
   rrule_occ_cb cb;
   void *ctx;
+  int cb_rc; /* what cb returned to stop the walk (any non-zero value) */
 } expand;
 
 /* Does the rule select day d?  [rs, re) is the range ordinals count in. */
@@ -427,7 +428,8 @@ static int in_sorted(const int64_t *a, size_t n, int64_t key) {
 enum { GO_ON = 0, DONE = 1 };
 
 /* One selected day: the occurrence checks in dateutil's order.  Returns
- * GO_ON, DONE (the series or the window is over) or the callback's code. */
+ * GO_ON, or DONE when the series or the window is over or the callback
+ * stopped the walk (its code then in e->cb_rc). */
 static int emit(expand *e, int64_t day) {
   int64_t local = day * 86400 + e->tod;
   if (local < e->start_local) return GO_ON;
@@ -457,7 +459,9 @@ static int emit(expand *e, int64_t day) {
   o.utoff_s = off;
   o.utc_s = utc;
   o.index = index;
-  return e->cb(e->ctx, &o);
+  /* The walk's own DONE is 1 too: keep the callback's code apart. */
+  e->cb_rc = e->cb(e->ctx, &o);
+  return e->cb_rc ? DONE : GO_ON;
 }
 
 /* Days [a, b) of one period; the rule's selection, BYSETPOS, then emit.
@@ -631,5 +635,5 @@ int rrule_expand(const rrule *r, const tz_local *dtstart, const tz *z,
 out:
   free(e.ex_times);
   free(e.ex_days);
-  return rc;
+  return !rc && e.cb_rc ? e.cb_rc : rc;
 }

@@ -10,8 +10,8 @@
  *     (year, month, week from WKST, day), at DTSTART's time; days before
  *     DTSTART are not occurrences and do not count;
  *   - DTSTART is an occurrence only if the rule selects it (dateutil; RFC
- *     5545 would count it anyway, so a schedule should start on a day its
- *     rule selects);
+ *     5545 would count it anyway, so the iCalendar export, model/ics.c,
+ *     writes the first occurrence as DTSTART);
  *   - COUNT counts from DTSTART whatever the window, and EXDATEs are removed
  *     after COUNT has been applied (they use up their place in the count);
  *   - UNTIL in UTC form bounds the UTC instant, in date form the local date,

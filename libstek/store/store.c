@@ -15,11 +15,15 @@
 #include <unistd.h>
 
 #include "stek.h"
+#include "store/rank.h"
 #include "store/vfs.h"
 
 /* 2: epoch_keys (members.c).  A version-1 store is brought up to 2 when
- * opened: the new table is added, nothing else changes. */
-#define SCHEMA_VERSION 2
+ * opened: the new table is added, nothing else changes.
+ * 3: the full-text index leaves out fields that are not prose (phone,
+ * hours, languages, ...; fts_column()).  A version-2 store's index is
+ * rebuilt from its records when opened (fts_upgrade()). */
+#define SCHEMA_VERSION 3
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -132,6 +136,7 @@ struct store {
   size_t n_fts, cap_fts;
   sqlite3_stmt *q[Q_COUNT];
   char *path;
+  int fts_upgrade; /* a version-2 store: rebuild the index (fts_upgrade()) */
   vfs *vfs; /* the encrypting VFS; NULL for a plaintext store */
   uint8_t pk[CR_SIGN_PK];
   uint8_t *sk; /* CR_SIGN_SK bytes of locked memory */
@@ -263,10 +268,13 @@ static int init_schema(store *st, const uint8_t *seed) {
   if (!rc) rc = meta_blob(st, "schema", ver, 1);
   if (rc == STEK_ENOTFOUND) rc = meta_put(st, "schema", ver, 1);
   if (!rc && ver[0] == 1) { /* schema_sql added what version 2 has more */
-    ver[0] = SCHEMA_VERSION;
+    ver[0] = 2;
     rc = exec(st, "UPDATE meta SET value=x'02' WHERE key='schema'");
   }
-  if (!rc && ver[0] != SCHEMA_VERSION) {
+  /* Version 2 becomes 3 once its index is rebuilt, which needs the
+   * prepared statements: connect_db() does it, in its own transaction. */
+  if (!rc && ver[0] == 2) st->fts_upgrade = 1;
+  else if (!rc && ver[0] != SCHEMA_VERSION) {
     snprintf(st->err, sizeof st->err,
              "store: schema version %d is not supported (this is %d)", ver[0],
              SCHEMA_VERSION);
@@ -284,6 +292,8 @@ static int init_schema(store *st, const uint8_t *seed) {
   sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
   return rc;
 }
+
+static int fts_upgrade(store *st);
 
 /* Open the SQLite connection on st->path -- through the encrypting VFS for
  * an encrypted store -- and set it up: schema, identity, statements. */
@@ -308,6 +318,8 @@ static int connect_db(store *st, const uint8_t *identity_seed) {
     if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                            &st->q[i], NULL) != SQLITE_OK)
       rc = db_fail(st, "store");
+  if (!rc && rank_register(st->db) != SQLITE_OK) rc = db_fail(st, "store: search ranking");
+  if (!rc && st->fts_upgrade) rc = fts_upgrade(st);
   return rc;
 }
 
@@ -1013,48 +1025,79 @@ int store_state_hash(store *st, int64_t sp, uint8_t out[32]) {
 
 /* ---- signals ---- */
 
-int store_signal_add(store *st, int64_t sp, const signal_msg *m) {
+int store_signal_add(store *st, int64_t sp, const signal_msg *m, int withdrawn) {
   sqlite3_stmt *s;
-  /* Withdrawn already if a withdrawal naming it with its receipt came
-   * first. */
-  static const char *const sql =
-      "INSERT OR IGNORE INTO signals SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0"
-      " WHERE NOT EXISTS (SELECT 1 FROM withdrawals WHERE sp=?1 AND target=?2"
-      " AND receipt=?7) UNION ALL SELECT ?1, ?2, ?3, NULL, NULL, NULL, ?7, 1"
-      " WHERE EXISTS (SELECT 1 FROM withdrawals WHERE sp=?1 AND target=?2"
-      " AND receipt=?7)";
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO signals VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                         -1, &s, NULL) != SQLITE_OK)
     return db_fail(st, "store");
   sqlite3_bind_int64(s, 1, sp);
   sqlite3_bind_blob(s, 2, m->sid, 16, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, m->week, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, m->theme, (int)m->theme_len, SQLITE_STATIC);
-  sqlite3_bind_text(s, 5, m->site, (int)m->site_len, SQLITE_STATIC);
-  sqlite3_bind_text(s, 6, m->text, (int)m->text_len, SQLITE_STATIC);
+  if (!withdrawn) { /* a withdrawn signal keeps no content (NULLs) */
+    sqlite3_bind_text(s, 4, m->theme, (int)m->theme_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, m->site, (int)m->site_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, m->text, (int)m->text_len, SQLITE_STATIC);
+  }
   sqlite3_bind_blob(s, 7, m->receipt_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int(s, 8, withdrawn != 0);
   int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
   sqlite3_finalize(s);
   return rc;
 }
 
 int store_signal_withdraw(store *st, int64_t sp, const uint8_t target[16],
-                          const uint8_t receipt_hash[32]) {
+                          const uint8_t receipt_hash[32], int erase) {
   static const char *const sql[] = {
       "INSERT OR IGNORE INTO withdrawals VALUES(?1, ?2, ?3)",
       "UPDATE signals SET theme=NULL, site=NULL, text=NULL, withdrawn=1"
-      " WHERE sp=?1 AND sid=?2 AND receipt=?3"};
-  for (int i = 0; i < 2; i++) {
+      " WHERE sp=?1 AND sid=?2"};
+  for (int i = 0; i < 1 + (erase != 0); i++) {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) != SQLITE_OK)
       return db_fail(st, "store");
     sqlite3_bind_int64(s, 1, sp);
     sqlite3_bind_blob(s, 2, target, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, receipt_hash, 32, SQLITE_STATIC);
+    if (i == 0) sqlite3_bind_blob(s, 3, receipt_hash, 32, SQLITE_STATIC);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_fail(st, "store");
     sqlite3_finalize(s);
     if (rc) return rc;
   }
   return 0;
+}
+
+int store_signal_receipt(store *st, int64_t sp, const uint8_t sid[16],
+                         uint8_t receipt_hash[32]) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT receipt FROM signals WHERE sp=?1 AND sid=?2", -1,
+                         &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, sid, 16, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32) {
+    memcpy(receipt_hash, sqlite3_column_blob(s, 0), 32);
+    rc = 0;
+  } else {
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STEK_ENOTFOUND : db_fail(st, "store");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int store_signal_withdrawals(store *st, int64_t sp, const uint8_t target[16],
+                             store_withdrawal_cb cb, void *ctx) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT receipt FROM withdrawals WHERE sp=?1 AND target=?2",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, "store");
+  sqlite3_bind_int64(s, 1, sp);
+  sqlite3_bind_blob(s, 2, target, 16, SQLITE_STATIC);
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(s, 0) == 32) stop = cb(ctx, sqlite3_column_blob(s, 0));
+  int out = stop ? stop : rc == SQLITE_DONE ? 0 : db_fail(st, "store");
+  sqlite3_finalize(s);
+  return out;
 }
 
 int store_signal_by_receipt(store *st, int64_t sp, const uint8_t receipt_hash[32],
@@ -1100,9 +1143,13 @@ int store_signal_each(store *st, int64_t sp, store_signal_cb cb, void *ctx) {
 
 /* Which column a field's text goes to: org, service, category, summary.*
  * each have theirs (weighted in search), every other string field goes to
- * "other". */
-
+ * "other" -- but for fields that are not prose, which are not indexed
+ * (-1): no one searches for opening hours, and their tokens would only
+ * lengthen the entry. */
 static int fts_column(const char *name) {
+  static const char *const not_prose[] = {"phone", "hours", "languages", "email", "website"};
+  for (size_t i = 0; i < sizeof not_prose / sizeof *not_prose; i++)
+    if (!strcmp(name, not_prose[i])) return -1;
   if (!strcmp(name, "org")) return FTS_ORG;
   if (!strcmp(name, "service")) return FTS_SERVICE;
   if (!strcmp(name, "category") || !strcmp(name, "tags")) return FTS_CATEGORY;
@@ -1129,6 +1176,7 @@ static int fts_texts(const store_record *r, char *col[FTS_COLS], size_t len[FTS_
   for (size_t i = 0; i < r->n_fields && !err; i++) {
     const store_field *f = &r->fields[i];
     int c = fts_column(f->name);
+    if (c < 0) continue;
     if (f->is_set) {
       for (size_t k = 0; k < f->n_elems; k++)
         text_append(&col[c], &len[c], f->elems[k], strlen(f->elems[k]), &err);
@@ -1226,13 +1274,51 @@ int store_fts_flush(store *st) {
   return rc;
 }
 
+static int fts_reindex(void *ctx, const char *type, const uint8_t *rid) {
+  struct { store *st; int64_t sp; } *w = ctx;
+  return store_fts_refresh(w->st, w->sp, type, rid);
+}
+
+/* Bring a version-2 store to 3: rebuild the whole index from the records,
+ * then mark the version, in one transaction (a crash leaves version 2 and
+ * the old index; another handle that upgraded first leaves nothing to do). */
+static int fts_upgrade(store *st) {
+  uint8_t ver[1] = {0};
+  int rc = exec(st, "BEGIN IMMEDIATE");
+  if (rc) return rc;
+  rc = meta_blob(st, "schema", ver, 1);
+  if (!rc && ver[0] == 2) {
+    sqlite3_stmt *s;
+    rc = exec(st, "DELETE FROM fts; DELETE FROM fts_docs;");
+    if (!rc && sqlite3_prepare_v2(st->db, "SELECT sp FROM spaces ORDER BY sp", -1, &s,
+                                  NULL) != SQLITE_OK)
+      rc = db_fail(st, "store");
+    if (!rc) {
+      int step;
+      while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct { store *st; int64_t sp; } w = {st, sqlite3_column_int64(s, 0)};
+        rc = store_record_each(st, w.sp, "directory", fts_reindex, &w);
+      }
+      if (!rc && step != SQLITE_DONE) rc = db_fail(st, "store");
+      sqlite3_finalize(s);
+    }
+    if (!rc) rc = store_fts_flush(st);
+    else store_fts_discard(st);
+    if (!rc) rc = exec(st, "UPDATE meta SET value=x'03' WHERE key='schema'");
+  }
+  if (!rc) rc = exec(st, "COMMIT");
+  else sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  st->fts_upgrade = 0;
+  return rc;
+}
+
 int store_fts_search(store *st, int64_t sp, const char *type, const char *match,
                      store_record_cb cb, void *ctx) {
-  /* bm25 weights: org, service, category, summary, other. */
+  /* BM25F (store/rank.h) weights: org, service, category, summary, other. */
   static const char *const sql =
       "SELECT d.type, d.rid FROM fts JOIN fts_docs d ON d.doc = fts.rowid"
       " WHERE fts MATCH ?1 AND d.sp = ?2 AND d.type = ?3"
-      " ORDER BY bm25(fts, 5.0, 4.0, 3.0, 2.0, 1.0), d.rid";
+      " ORDER BY stek_bm25f(fts, 5.0, 4.0, 3.0, 2.0, 1.0), d.rid";
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
     return db_fail(st, "store");

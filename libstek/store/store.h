@@ -168,11 +168,23 @@ int store_record_each(store *st, int64_t sp, const char *type,
 
 int store_state_hash(store *st, int64_t sp, uint8_t out[32]);
 
-/* Signals (crdt/signal.h).  A record is stored once; a withdrawal blanks
- * the signal it names if the receipt hash matches, now or on arrival. */
-int store_signal_add(store *st, int64_t sp, const signal_msg *m);
+/* Signals (crdt/signal.h).  A record is stored once; a withdrawal is kept
+ * and blanks the signal it names if the receipt hash matches, now or on
+ * the signal's arrival.  The caller decides whether it matches (comparing
+ * hashes in constant time, crdt/signal.h): store_signal_receipt() gives a
+ * signal's receipt hash, store_signal_withdrawals() those of the
+ * withdrawals naming it so far. */
+int store_signal_add(store *st, int64_t sp, const signal_msg *m, int withdrawn);
 int store_signal_withdraw(store *st, int64_t sp, const uint8_t target[16],
-                          const uint8_t receipt_hash[32]);
+                          const uint8_t receipt_hash[32], int erase);
+/* STEK_ENOTFOUND if the space holds no signal sid. */
+int store_signal_receipt(store *st, int64_t sp, const uint8_t sid[16],
+                         uint8_t receipt_hash[32]);
+/* cb with the receipt hash of each withdrawal of target; non-zero stops
+ * and is returned. */
+typedef int (*store_withdrawal_cb)(void *ctx, const uint8_t receipt_hash[32]);
+int store_signal_withdrawals(store *st, int64_t sp, const uint8_t target[16],
+                             store_withdrawal_cb cb, void *ctx);
 int store_signal_by_receipt(store *st, int64_t sp, const uint8_t receipt_hash[32],
                             uint8_t sid[16]);
 typedef int (*store_signal_cb)(void *ctx, const uint8_t *sid, const char *week,

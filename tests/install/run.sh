@@ -59,10 +59,13 @@ CC="$cc_bin" CFLAGS="${cflags[*]:-}" LDFLAGS="${cflags[*]:-}" \
   || { cat "$tmp/consumer.log"; fail "build consumer"; }
 check "find_package stek::stek" "$tmp/consumer/consumer_shared"
 check "find_package stek::stek_static" "$tmp/consumer/consumer_static"
-if ldd "$tmp/consumer/consumer_static" | grep -q libstek; then
+# ldd's output is read whole, not piped into grep -q: grep stops at the
+# first match, ldd may then die of SIGPIPE, and pipefail made that a
+# failure now and then.
+if grep -q libstek <<<"$(ldd "$tmp/consumer/consumer_static")"; then
   fail "consumer_static links libstek dynamically"
 fi
-ldd "$tmp/consumer/consumer_shared" | grep -q "$libdir/libstek.so" \
+grep -q "$libdir/libstek.so" <<<"$(ldd "$tmp/consumer/consumer_shared")" \
   || { ldd "$tmp/consumer/consumer_shared"; fail "consumer_shared does not use the installed libstek.so"; }
 
 echo "== pkg-config stek"
@@ -79,7 +82,7 @@ LD_LIBRARY_PATH="$libdir" check "pkg-config" "$tmp/pc_shared"
   $(pkg-config --cflags --libs --static stek | sed 's/-lstek\b/-l:libstek.a/') \
   || fail "cc with pkg-config --static"
 check "pkg-config --static" "$tmp/pc_static"
-if ldd "$tmp/pc_static" | grep -q libstek; then
+if grep -q libstek <<<"$(ldd "$tmp/pc_static")"; then
   fail "pc_static links libstek dynamically"
 fi
 
