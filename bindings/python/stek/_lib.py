@@ -72,6 +72,7 @@ class Config(Structure):
         ("pwhash_memlimit", c_size_t),
         ("pair_confirm", PairConfirmFn),
         ("pair_confirm_ctx", c_void_p),
+        ("local_tz", c_char_p),
     ]
 
 

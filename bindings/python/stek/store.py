@@ -316,7 +316,8 @@ class _Config:
                  passphrase: Union[str, bytes, None] = None,
                  pwhash_opslimit: int = 0, pwhash_memlimit: int = 0,
                  pair_confirm: Optional[PairConfirm] = None,
-                 on_error: Optional[Callable[[BaseException], None]] = None) -> None:
+                 on_error: Optional[Callable[[BaseException], None]] = None,
+                 local_tz: Optional[str] = None) -> None:
         self.cfg = _lib.padded(_lib.Config)
         lib.stek_config_init(byref(self.cfg))
         self.keep: List[Any] = []
@@ -359,6 +360,10 @@ class _Config:
             self.cfg.pwhash_opslimit = pwhash_opslimit
         if pwhash_memlimit:
             self.cfg.pwhash_memlimit = pwhash_memlimit
+        if local_tz is not None:
+            tz = local_tz.encode("utf-8")
+            self.keep.append(tz)
+            self.cfg.local_tz = tz
         if pair_confirm is not None:
             confirm = _confirmer(pair_confirm, on_error or (lambda _e: traceback.print_exc()))
             self.keep.append(confirm)
@@ -454,8 +459,10 @@ class Store:
     Use it as a context manager; close() releases it and every method after
     that raises ClosedError.  Options (see stek_config in stek.h):
     clock, a callable returning UTC milliseconds (tests, simulators);
-    max_clock_skew_ms; zoneinfo_dir; identity_seed (32 bytes, tests only);
-    passphrase (str or bytes) with pwhash_opslimit / pwhash_memlimit.
+    max_clock_skew_ms; zoneinfo_dir; local_tz, the device's IANA zone whose
+    local date sets a signal's ISO week (default "Europe/Brussels");
+    identity_seed (32 bytes, tests only); passphrase (str or bytes) with
+    pwhash_opslimit / pwhash_memlimit.
     """
 
     def __init__(self, path: PathLike, *, clock: Optional[Callable[[], int]] = None,
@@ -463,7 +470,8 @@ class Store:
                  zoneinfo_dir: Optional[PathLike] = None,
                  identity_seed: Optional[bytes] = None,
                  passphrase: Union[str, bytes, None] = None,
-                 pwhash_opslimit: int = 0, pwhash_memlimit: int = 0) -> None:
+                 pwhash_opslimit: int = 0, pwhash_memlimit: int = 0,
+                 local_tz: Optional[str] = None) -> None:
         self._h: Optional[int] = None
         self._lock = threading.RLock()
         self._active = False
@@ -473,7 +481,7 @@ class Store:
         self.path = os.fsdecode(path)
         self._config = _Config(clock, max_clock_skew_ms, zoneinfo_dir, identity_seed,
                                passphrase, pwhash_opslimit, pwhash_memlimit,
-                               on_error=self._defer)
+                               on_error=self._defer, local_tz=local_tz)
         h = c_void_p()
         rc = lib.stek_open(byref(h), _path(path), self._config.ref)
         pending, self._pending = self._pending, None

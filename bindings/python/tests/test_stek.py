@@ -457,6 +457,19 @@ class TestSignals(StoreTest):
         with self.assertRaises(stek.InvalidArgumentError):
             s.signals.record("no theme", SITE, "")
 
+    def test_week_is_that_of_the_local_date_in_local_tz(self) -> None:
+        # Sunday 2026-01-04 23:30 UTC is already Monday of week 2 in Brussels.
+        sunday_night = int(dt.datetime(2026, 1, 4, 23, 30,
+                                       tzinfo=dt.timezone.utc).timestamp() * 1000)
+        for name, tz, week in (("bxl.db", None, "2026-W02"),
+                               ("utc.db", "UTC", "2026-W01")):
+            s = self.open(name, clock=lambda: sunday_night, local_tz=tz)
+            s.create_space()
+            s.signals.record("debt", SITE, "")
+            self.assertEqual([week], [x.week for x in s.signals.list()], tz)
+        with self.assertRaises(stek.InvalidArgumentError):
+            self.open("bad.db", local_tz="../etc/passwd")
+
 
 class TestBundles(StoreTest):
     def test_bundle_round_trip_between_two_stores(self) -> None:
