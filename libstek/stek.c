@@ -111,6 +111,12 @@ static int use_space_at(stek *s, size_t i) {
   return rc ? stek__store_fail(s, rc) : stek_space_use(s, id);
 }
 
+static char *copy_string(const char *str) {
+  size_t n = strlen(str) + 1;
+  char *c = malloc(n);
+  return c ? memcpy(c, str, n) : NULL;
+}
+
 int stek_open(stek **out, const char *path, const stek_config *cfg) {
   stek *s = calloc(1, sizeof *s);
   size_t n = 0;
@@ -119,6 +125,12 @@ int stek_open(stek **out, const char *path, const stek_config *cfg) {
   stek_config_init(&s->cfg);
   if (cfg) s->cfg = *cfg;
   if (!s->cfg.clock) s->cfg.clock = system_clock;
+  /* The handle keeps its own copies of the strings it reads later. */
+  const char *zdir = s->cfg.zoneinfo_dir, *ltz = s->cfg.local_tz;
+  s->cfg.zoneinfo_dir = s->cfg.local_tz = NULL;
+  if ((zdir && !(s->cfg.zoneinfo_dir = copy_string(zdir))) ||
+      (ltz && !(s->cfg.local_tz = copy_string(ltz))))
+    return stek__fail(s, STEK_ENOMEM, "out of memory");
   if (!path) return stek__fail(s, STEK_EINVAL, "no store path given");
   if (cr_setup()) return stek__fail(s, STEK_ERROR, "libsodium failed to initialise");
   if (!s->cfg.pwhash_opslimit) s->cfg.pwhash_opslimit = STEK_PWHASH_OPSLIMIT_DEFAULT;
@@ -155,6 +167,8 @@ void stek_close(stek *s) {
   tx_reset(s);
   store_close(s->st);
   free(s->touch);
+  free((char *)s->cfg.zoneinfo_dir);
+  free((char *)s->cfg.local_tz);
   free(s);
 }
 

@@ -381,6 +381,32 @@ static void test_zoneinfo_location_is_configurable(void) {
   CHECK_RC(rc, STEK_EINVAL);
 }
 
+/* The handle keeps its own copies of zoneinfo_dir and local_tz: the
+ * caller's strings may be gone right after stek_open(). */
+static void test_config_strings_need_not_outlive_open(void) {
+  char path[600];
+  stek_config cfg;
+  stek *s;
+  uint8_t space[16], id[16];
+  char *zdir = strdup("/usr/share/zoneinfo"), *ltz = strdup("Europe/Brussels");
+  stek_field f[] = {STR("title", "x"), STR("site", "y"), STR("start", "2026-01-01T10:00")};
+  char receipt[STEK_RECEIPT_BYTES];
+  stek_config_init(&cfg);
+  cfg.zoneinfo_dir = zdir;
+  cfg.local_tz = ltz;
+  test_dir_file(&dir, "copies", path, sizeof path);
+  CHECK_OK(stek_open(&s, path, &cfg));
+  memset(zdir, 'x', strlen(zdir)); /* what a freed, reused buffer may hold */
+  memset(ltz, 'x', strlen(ltz));
+  free(zdir);
+  free(ltz);
+  CHECK_OK(stek_space_create(s, "z", space));
+  stek_id_new(id);
+  CHECK_OK(stek_schedule_put(s, id, f, 3));
+  CHECK_OK(stek_signal_record(s, "debt", "y", "", receipt));
+  stek_close(s);
+}
+
 #define T(fn) do { setup(); RUN(fn); teardown(); } while (0)
 
 int main(void) {
@@ -397,5 +423,6 @@ int main(void) {
   T(test_ics_dtstart_is_the_first_occurrence);
   T(test_typed_put_removes_a_field_given_no_value);
   T(test_zoneinfo_location_is_configurable);
+  T(test_config_strings_need_not_outlive_open);
   return test_report();
 }

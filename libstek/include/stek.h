@@ -127,7 +127,8 @@ typedef struct stek_config {
   int64_t (*clock)(void *clock_ctx);
   void *clock_ctx;
   /* Where the IANA time zone files (TZif) are.  NULL: $TZDIR, else
-   * /usr/share/zoneinfo.  Android apps point this at their own copy. */
+   * /usr/share/zoneinfo.  Android apps point this at their own copy.
+   * stek_open() copies the string: it need not outlive the call. */
   const char *zoneinfo_dir;
   /* For simulators and tests only: 32 bytes from which the device key pair
    * is derived when the store is created, so that a run replays exactly.
@@ -163,7 +164,7 @@ typedef struct stek_config {
    * already count as the new week.  NULL: "Europe/Brussels".  A name that
    * is not a zone name is STEK_EINVAL from stek_open(); a zone that cannot
    * be loaded fails the signal calls (STEK_ENOTFOUND, STEK_EMALFORMED).
-   * The string must outlive the handle, as zoneinfo_dir. */
+   * stek_open() copies the string, as it does zoneinfo_dir. */
   const char *local_tz;
 } stek_config;
 
