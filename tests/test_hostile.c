@@ -194,6 +194,8 @@ static blob ops_msg(const blob *changes, uint32_t n) {
 
 /* ---- the hostile peer, in memory ---- */
 
+static uint64_t peer_max_frame = SESS_MAX_FRAME; /* what H advertises */
+
 typedef struct peer {
   sess *v; /* the victim's responder session */
   noise_hs hs;
@@ -249,7 +251,7 @@ static int peer_open(peer *pe) {
     mp_writer_init(&w);
     mp_write_array(&w, 2);
     mp_write_uint(&w, 1);
-    mp_write_uint(&w, SESS_MAX_FRAME);
+    mp_write_uint(&w, peer_max_frame);
     rc = noise_write_message(&pe->hs, (const uint8_t *)w.buf.data, w.buf.size, msg,
                              sizeof msg, &n);
     mp_writer_free(&w);
@@ -430,6 +432,30 @@ static void test_frame_over_limit_is_refused(void) {
   CHECK(was_closed && all_ended);
   CHECK_RC(e.rc[0], STEK_ETOOBIG);
   CHECK(says(e.msg[0], "frame over the limit"));
+  CHECK(unchanged(&before));
+  teardown();
+}
+
+static void test_frame_limit_below_minimum_is_refused(void) {
+  snapshot before;
+  char msg[320];
+  peer pe;
+  setup();
+  CHECK_OK(snap(&before));
+  /* H advertises a max_frame of one byte less than the protocol's least:
+   * refused when message 3 is read, before anything is stored. */
+  peer_max_frame = SESS_MIN_FRAME - 1;
+  int rc = peer_open(&pe);
+  snprintf(msg, sizeof msg, "%s", stek_errmsg(A));
+  peer_close(&pe);
+  /* Control: the least itself is taken. */
+  peer_max_frame = SESS_MIN_FRAME;
+  int least = peer_open(&pe);
+  peer_close(&pe);
+  peer_max_frame = SESS_MAX_FRAME;
+  CHECK_RC(rc, STEK_EMALFORMED);
+  CHECK(says(msg, "SESS_MIN_FRAME"));
+  CHECK_OK(least);
   CHECK(unchanged(&before));
   teardown();
 }
@@ -792,6 +818,7 @@ static void test_a_well_formed_change_from_the_same_peer_is_taken(void) {
 
 int main(void) {
   RUN(test_frame_over_limit_is_refused);
+  RUN(test_frame_limit_below_minimum_is_refused);
   RUN(test_too_many_ops_in_one_message);
   RUN(test_too_many_ops_in_one_change);
   RUN(test_record_over_size_limit);

@@ -64,6 +64,15 @@
 #define WHY_MESSAGE_OPS "more than 1024 changes in one message (STEK_MAX_MESSAGE_OPS)"
 #define WHY_WANT "more than 1024 ids in one WANT"
 #define WHY_CHANGE_BYTES "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
+#define WHY_MIN_FRAME "a max_frame below 5120 bytes (SESS_MIN_FRAME) in the handshake"
+/* Bytes of a WANT message around its ids, and of each id (bin8 header). */
+#define WANT_OVERHEAD 16
+#define WANT_ID_BYTES 34
+/* Bytes of an OPS or SEALED message around its list of wires, at most. */
+#define OPS_OVERHEAD 16
+
+_Static_assert(SESS_MIN_FRAME == NEG_MIN_FRAME_SIZE_LIMIT + 1024,
+               "a NEG message under the smallest limit holds Negentropy's smallest frame");
 
 typedef struct buf {
   uint8_t *p;
@@ -88,7 +97,8 @@ struct sess {
   size_t n_items;
   neg ng;
   int neg_done, neg_waiting;
-  size_t max_frame; /* the smaller of both sides' */
+  size_t max_frame; /* the smaller of both sides' (ours until the handshake) */
+  size_t own_max;   /* ours: what we advertise (sess_set_max_frame) */
   idq haves, needs, wants;
   size_t *batches; /* server: sizes of WANT batches still to answer */
   size_t n_batches, cap_batches;
@@ -216,12 +226,12 @@ static void space_psk(uint8_t psk[32], const uint8_t key[32]) {
 }
 
 /* Payload of noise messages 2 and 3: [version, max_frame]. */
-static int hs_payload(uint8_t out[16], size_t *n) {
+static int hs_payload(const sess *ss, uint8_t out[16], size_t *n) {
   mp_writer w;
   mp_writer_init(&w);
   mp_write_array(&w, 2);
   mp_write_uint(&w, SESSION_VERSION);
-  mp_write_uint(&w, SESS_MAX_FRAME);
+  mp_write_uint(&w, ss->own_max);
   int rc = w.err;
   if (!rc) {
     memcpy(out, w.buf.data, w.buf.size);
@@ -239,8 +249,9 @@ static int read_hs_payload(sess *ss, const uint8_t *p, size_t n) {
   if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver)) return r.err;
   if (ver != SESSION_VERSION) return STEK_EVERSION;
   if (cnt != 2 || mp_read_uint(&r, &max) || mp_read_end(&r)) return STEK_EMALFORMED;
-  if (max < NEG_MIN_FRAME_SIZE_LIMIT + 1024) return STEK_EMALFORMED;
-  ss->max_frame = max < SESS_MAX_FRAME ? (size_t)max : SESS_MAX_FRAME;
+  if (max < SESS_MIN_FRAME) return refuse(ss, STEK_EMALFORMED, WHY_MIN_FRAME);
+  /* Each side sends nothing larger than the other accepts: the smaller. */
+  ss->max_frame = max < ss->own_max ? (size_t)max : ss->own_max;
   return 0;
 }
 
@@ -328,7 +339,7 @@ static int member_relay_keys(sess *ss, int64_t sp, uint8_t psk[32]) {
 static int responder_reply(sess *ss) {
   uint8_t out[16];
   size_t on;
-  int rc = hs_payload(out, &on);
+  int rc = hs_payload(ss, out, &on);
   return rc ? rc : write_hs(ss, out, on);
 }
 
@@ -553,7 +564,7 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   if (!rc) rc = refuse_revoked(ss);
   if (rc) return rc;
   if (ss->initiator) { /* message 2 read: write 3, then start */
-    rc = hs_payload(out, &on);
+    rc = hs_payload(ss, out, &on);
     if (!rc) rc = write_hs(ss, out, on);
   }
   if (!rc) rc = start_stream(ss);
@@ -883,6 +894,15 @@ static int send_ops(sess *ss, idq *q, size_t limit, int server) {
       list.buf.size = before; /* does not fit: next message */
       break;
     }
+    /* Alone, it still does not fit in a message the peer accepts: the
+     * peer would refuse the frame, so it is not sent. */
+    if (list.buf.size + OPS_OVERHEAD > ss->max_frame) {
+      snprintf(ss->why, sizeof ss->why,
+               "a change of %zu bytes does not fit the peer's max_frame of %zu bytes",
+               list.buf.size - before, ss->max_frame);
+      mp_writer_free(&list);
+      return sess_fail(ss, STEK_ETOOBIG, "sending");
+    }
     idq_pop(q);
     used++;
     n++;
@@ -927,9 +947,12 @@ static int pump_client(sess *ss) {
     int rc = send_ops(ss, &ss->haves, (size_t)-1, 0);
     if (rc) return rc;
   }
+  /* As many ids as fit in a message the server accepts, up to 1024. */
+  size_t batch = (ss->max_frame - WANT_OVERHEAD) / WANT_ID_BYTES;
+  if (batch > WANT_BATCH) batch = WANT_BATCH;
   while (ss->needs.len) {
     mp_writer w;
-    uint32_t n = ss->needs.len < WANT_BATCH ? (uint32_t)ss->needs.len : WANT_BATCH;
+    uint32_t n = (uint32_t)(ss->needs.len < batch ? ss->needs.len : batch);
     mp_writer_init(&w);
     mp_write_array(&w, 2);
     mp_write_uint(&w, MSG_WANT);
@@ -988,7 +1011,7 @@ int sess_new(sess **out, stek *s, int initiator) {
   if (!ss) return STEK_ENOMEM;
   ss->s = s;
   ss->initiator = initiator;
-  ss->max_frame = SESS_MAX_FRAME;
+  ss->max_frame = ss->own_max = SESS_MAX_FRAME;
   if (initiator) {
     ss->sp = s->sp;
     rc = hs_init(ss, ss->sp);
@@ -1025,7 +1048,7 @@ int sess_new_relay(sess **out, stek *s) {
   if (!ss) return STEK_ENOMEM;
   ss->s = s;
   ss->initiator = 1;
-  ss->max_frame = SESS_MAX_FRAME;
+  ss->max_frame = ss->own_max = SESS_MAX_FRAME;
   if (s->has_space) { /* a member syncing with a relay */
     ss->relay = RELAY_MEMBER;
     ss->sp = s->sp;
@@ -1061,7 +1084,7 @@ int sess_new_join(sess **out, stek *s, const uint8_t psk[32]) {
   ss->s = s;
   ss->initiator = 1;
   ss->join = 1;
-  ss->max_frame = SESS_MAX_FRAME;
+  ss->max_frame = ss->own_max = SESS_MAX_FRAME;
   memcpy(ss->invite_psk, psk, 32);
   rc = hs_init_psk(ss, psk);
   if (!rc) rc = write_hs(ss, NULL, 0);
@@ -1084,6 +1107,14 @@ int sess_new_pair(sess **out, stek *s, stek_pair_confirm_cb confirm, void *ctx) 
     (*out)->confirm_ctx = ctx;
   }
   return rc;
+}
+
+int sess_set_max_frame(sess *ss, size_t max) {
+  if (max < SESS_MIN_FRAME || max > SESS_MAX_FRAME) return STEK_EINVAL;
+  /* The initiator's limit goes out in message 3, after the first input. */
+  if (ss->stats.bytes_received) return STEK_ESTATE;
+  ss->max_frame = ss->own_max = max;
+  return 0;
 }
 
 void sess_free(sess *ss) {
@@ -1141,7 +1172,9 @@ int sess_input(sess *ss, const uint8_t *in, size_t len) {
     long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off, max, &hdr);
     if (need == STEK_ETOOBIG) {
       snprintf(ss->why, sizeof ss->why, "a frame over the limit of %zu bytes (%s)", max,
-               ss->keyed ? "SESS_MAX_FRAME" : "NOISE_MAX_MESSAGE, before the handshake ends");
+               !ss->keyed                          ? "NOISE_MAX_MESSAGE, before the handshake ends"
+               : ss->max_frame == SESS_MAX_FRAME ? "SESS_MAX_FRAME"
+                                                   : "the max_frame agreed in the handshake");
     }
     if (need < 0) return sess_fail(ss, (int)need, "bad frame");
     if (need == 0) break;

@@ -32,6 +32,9 @@
 
 /* Frames: a msgpack bin each, at most this many bytes of payload. */
 #define SESS_MAX_FRAME ((size_t)(STEK_MAX_CHANGE_BYTES + 64 * 1024))
+/* The smallest max_frame a side may advertise in the handshake: the
+ * Negentropy minimum (4096) plus 1024 for the message around it. */
+#define SESS_MIN_FRAME ((size_t)(4096 + 1024))
 
 typedef struct sess sess;
 
@@ -54,6 +57,14 @@ int sess_new_pair(sess **out, stek *s, stek_pair_confirm_cb confirm, void *ctx);
  * carries the sealed ops of the space it relays. */
 int sess_new_relay(sess **out, stek *s);
 void sess_free(sess *ss);
+
+/* The largest message this side accepts, advertised to the peer in the
+ * handshake (default SESS_MAX_FRAME): the session then uses the smaller of
+ * both sides' limits, each way.  A device short of memory sets it lower;
+ * it then cannot receive a change that does not fit in one message under
+ * it.  0, STEK_EINVAL (outside SESS_MIN_FRAME..SESS_MAX_FRAME) or
+ * STEK_ESTATE (not before the session's first sess_input()). */
+int sess_set_max_frame(sess *ss, size_t max);
 
 /* Bytes received from the peer, any split.  0, or a negative code after
  * which the session has failed (its message in stek_errmsg()). */
