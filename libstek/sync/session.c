@@ -61,6 +61,9 @@
 /* OPS messages stay small so that a cut connection has committed most of
  * what it carried: at least one change each, else at most this much. */
 #define OPS_BUDGET (16 * 1024)
+/* The progress estimate's bytes for an op before any has moved: about one
+ * change with a few short fields. */
+#define OP_BYTES_GUESS 256
 #define WHY_MESSAGE_OPS "more than 1024 changes in one message (STEK_MAX_MESSAGE_OPS)"
 #define WHY_WANT "more than 1024 ids in one WANT"
 #define WHY_CHANGE_BYTES "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
@@ -100,9 +103,11 @@ struct sess {
   size_t max_frame; /* the smaller of both sides' (ours until the handshake) */
   size_t own_max;   /* ours: what we advertise (sess_set_max_frame) */
   idq haves, needs, wants;
-  size_t *batches; /* server: sizes of WANT batches still to answer */
+  /* WANT batches, oldest first -- server: ids still to answer in each;
+   * client: ids still to come in answer to each (for the progress) */
+  size_t *batches;
   size_t n_batches, cap_batches;
-  uint64_t wants_outstanding;
+  uint64_t wire_ops, wire_bytes; /* ops moved either way, their bytes */
   int sent_done, got_done, late_want;
   stek_sync_stats stats;
   uint8_t peer[32];
@@ -165,6 +170,24 @@ static void idq_pop(idq *q) {
   q->head++;
   q->len--;
   if (!q->len) q->head = 0;
+}
+
+/* Append a WANT batch of n ids. */
+static int batch_push(sess *ss, size_t n) {
+  if (ss->n_batches == ss->cap_batches) {
+    size_t cap = ss->cap_batches ? ss->cap_batches * 2 : 16;
+    size_t *b = realloc(ss->batches, cap * sizeof *b);
+    if (!b) return STEK_ENOMEM;
+    ss->batches = b;
+    ss->cap_batches = cap;
+  }
+  ss->batches[ss->n_batches++] = n;
+  return 0;
+}
+
+static void batch_pop(sess *ss) {
+  memmove(ss->batches, ss->batches + 1, (ss->n_batches - 1) * sizeof *ss->batches);
+  ss->n_batches--;
 }
 
 /* ---- failing ---- */
@@ -601,8 +624,6 @@ static int on_neg(sess *ss, const uint8_t *m, size_t n) {
     ss->neg_waiting = 0;
     rc = neg_reconcile_client(&ss->ng, m, n, &out, &on, have_cb, need_cb, ss);
     if (!rc && !out) ss->neg_done = 1;
-    ss->stats.ops_total = ss->stats.ops_sent + ss->stats.ops_received + ss->haves.len +
-                          ss->needs.len;
   } else {
     rc = neg_reconcile_server(&ss->ng, m, n, &out, &on);
   }
@@ -621,6 +642,17 @@ static int on_neg(sess *ss, const uint8_t *m, size_t n) {
   return rc;
 }
 
+/* Client: n ops came in answer to the oldest unanswered WANT, and last
+ * closes it (the server answers WANTs in order, each OPS within one). */
+static int answered(sess *ss, uint32_t n, uint64_t last) {
+  if (!ss->initiator) return 0;
+  if (ss->n_batches) ss->batches[0] -= n < ss->batches[0] ? n : ss->batches[0];
+  if (!last) return 0;
+  if (!ss->n_batches) return STEK_EMALFORMED; /* an answer to nothing */
+  batch_pop(ss);
+  return 0;
+}
+
 static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   uint32_t n, len;
   uint64_t last = 0;
@@ -635,6 +667,8 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
       rc = r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_CHANGE_BYTES) : r->err;
       break;
     }
+    ss->wire_ops++;
+    ss->wire_bytes += len;
     rc = stek__ingest_in(ss->s, ss->sp, wire, len);
     /* STEK_DUPLICATE; or a revoked author's, refused: the peer has not
      * heard of the revocation yet (it will from us). */
@@ -648,11 +682,7 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   if (rc) return rc;
   ss->stats.ops_received += n;
   if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
-  if (last && ss->initiator) {
-    if (ss->wants_outstanding == 0) return STEK_EMALFORMED; /* an answer to nothing */
-    ss->wants_outstanding--;
-  }
-  return 0;
+  return answered(ss, n, last);
 }
 
 /* Member in a relay session: K_ops of every epoch this device can compute
@@ -721,14 +751,12 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
       return rc;
     }
     ss->stats.ops_received++;
+    ss->wire_ops++;
+    ss->wire_bytes += len;
   }
   if (n && ss->relay == RELAY_MEMBER && (brc = stek__batch_end(ss->s, 1))) return brc;
   if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
-  if (last && ss->initiator) {
-    if (ss->wants_outstanding == 0) return STEK_EMALFORMED;
-    ss->wants_outstanding--;
-  }
-  return 0;
+  return answered(ss, n, last);
 }
 
 static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
@@ -743,16 +771,7 @@ static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
     if (rc) return rc;
   }
   if (mp_read_end(r)) return r->err;
-  if (ss->n_batches == ss->cap_batches) {
-    size_t cap = ss->cap_batches ? ss->cap_batches * 2 : 16;
-    size_t *b = realloc(ss->batches, cap * sizeof *b);
-    if (!b) return STEK_ENOMEM;
-    ss->batches = b;
-    ss->cap_batches = cap;
-  }
-  ss->batches[ss->n_batches++] = n;
-  ss->stats.ops_total += n;
-  return 0;
+  return batch_push(ss, n);
 }
 
 static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
@@ -775,7 +794,7 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
     case MSG_WANT: return on_want(ss, &r, cnt);
     case MSG_DONE:
       if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
-      if (ss->initiator && ss->wants_outstanding) return STEK_EMALFORMED; /* unanswered */
+      if (ss->initiator && ss->n_batches) return STEK_EMALFORMED; /* a WANT unanswered */
       ss->got_done = 1;
       return 0;
     case MSG_PAIR_COMMIT:
@@ -907,6 +926,8 @@ static int send_ops(sess *ss, idq *q, size_t limit, int server) {
     used++;
     n++;
     ss->stats.ops_sent++;
+    ss->wire_ops++;
+    ss->wire_bytes += list.buf.size - before;
   }
   mp_writer_init(&w);
   mp_write_array(&w, 3);
@@ -925,10 +946,7 @@ static int pump_server(sess *ss) {
     size_t want = ss->batches[0];
     int rc = send_ops(ss, &ss->wants, want, 1);
     if (rc) return rc;
-    if (ss->batches[0] == 0) {
-      memmove(ss->batches, ss->batches + 1, (ss->n_batches - 1) * sizeof *ss->batches);
-      ss->n_batches--;
-    }
+    if (ss->batches[0] == 0) batch_pop(ss);
   }
   if (ss->got_done && !ss->n_batches && !ss->sent_done) {
     mp_writer w;
@@ -961,12 +979,13 @@ static int pump_client(sess *ss) {
       mp_write_bin(&w, idq_peek(&ss->needs), 32);
       idq_pop(&ss->needs);
     }
-    ss->wants_outstanding++;
+    int rc = batch_push(ss, n);
+    if (rc) return sess_fail(ss, rc, "sending");
     if (ss->neg_done && !ss->late_want) {
       ss->late_want = 1; /* this answer is one more wait */
       ss->stats.round_trips++;
     }
-    int rc = send_msg(ss, &w, 0);
+    rc = send_msg(ss, &w, 0);
     if (rc) return rc;
   }
   /* DONE goes with the last WANT, not after its answer: the server answers
@@ -1211,7 +1230,29 @@ void sess_consumed(sess *ss, size_t n) {
 
 int sess_state(const sess *ss) { return ss->state; }
 int sess_error(const sess *ss) { return ss->err; }
-void sess_stats(const sess *ss, stek_sync_stats *st) { *st = ss->stats; }
+/* Ops this side knows are still to move: the client's to send and to ask
+ * for, and those asked for whose answer has not come; the server's asked
+ * for and not yet sent.  (What the client will send the server is the
+ * client's to know.) */
+static uint64_t ops_left(const sess *ss) {
+  uint64_t n = ss->initiator ? ss->haves.len + ss->needs.len : ss->wants.len;
+  if (ss->initiator)
+    for (size_t i = 0; i < ss->n_batches; i++) n += ss->batches[i];
+  return n;
+}
+
+/* The counters, with the totals known so far (stek.h, stek_sync_stats):
+ * bytes_total adds to the bytes moved those already produced and not yet
+ * handed over, and for each op still to move the mean bytes of those that
+ * moved (OP_BYTES_GUESS before any has). */
+void sess_stats(const sess *ss, stek_sync_stats *st) {
+  *st = ss->stats;
+  uint64_t left = ss->state == SESS_DONE ? 0 : ops_left(ss);
+  uint64_t per_op = ss->wire_ops ? ss->wire_bytes / ss->wire_ops : OP_BYTES_GUESS;
+  st->ops_total = st->ops_sent + st->ops_received + left;
+  st->bytes_total = st->bytes_sent + st->bytes_received + (ss->out.len - ss->out.off) +
+                    left * per_op;
+}
 
 int sess_peer(const sess *ss, uint8_t id[STEK_DEVICE_ID_BYTES]) {
   if (!ss->has_peer) return STEK_ESTATE;

@@ -69,8 +69,9 @@ class Sink {
   SyncStats last;
 
   void progress(long sent, long received, long total, long bytesSent, long bytesReceived,
-      long roundTrips) {
-    last = new SyncStats(sent, received, total, bytesSent, bytesReceived, roundTrips);
+      long roundTrips, long bytesTotal) {
+    last = new SyncStats(sent, received, total, bytesSent, bytesReceived, roundTrips,
+        bytesTotal);
   }
 
   /** A committed change on the handle this sink is installed on: queued. */
