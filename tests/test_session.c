@@ -2,7 +2,7 @@
 #include "crypto/stream.h"
 #include "sync/invite.h"
 #include "sync/session.h"
-#include "test.h"
+#include "test_sess.h"
 
 static const uint8_t *join_psk; /* run(): the client joins by invitation */
 static int relay_client;        /* run(): the client syncs with/as a relay */
@@ -177,19 +177,113 @@ static void test_peer_of_another_space_is_refused(void) {
   test_dir_remove(&dir);
 }
 
+/* n changes of about pad bytes each. */
+static int put_padded(stek *s, int n, size_t pad) {
+  char text[4096];
+  for (int i = 0; i < n; i++) {
+    uint8_t id[16];
+    int k = snprintf(text, sizeof text, "b %d ", i);
+    while ((size_t)k < pad && (size_t)k < sizeof text - 1) text[k++] = 'x';
+    text[k] = 0;
+    stek_value v = {.kind = STEK_VALUE_STR, .str = text};
+    stek_id_new(id);
+    int rc = stek_put(s, "directory", id, "org", &v);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* Bytes of the complete frame at the start of p (n bytes), or 0. */
+static size_t whole_frame(const uint8_t *p, size_t n) {
+  size_t h = n && p[0] == 0xc4 ? 2 : n && p[0] == 0xc5 ? 3 : 5, len = 0;
+  if (n < h) return 0;
+  for (size_t i = 1; i < h; i++) len = len << 8 | p[i];
+  return n >= h + len ? h + len : 0;
+}
+
+typedef struct client_state {
+  uint64_t changes;
+  uint8_t hash[32];
+} client_state;
+
+static int state_of(stek *s, client_state *cs) {
+  int rc = stek_change_count(s, &cs->changes);
+  return rc ? rc : stek_state_hash(s, cs->hash);
+}
+
+/* The client a syncs with the server b, which hands it its output one
+ * frame at a time; one byte in the middle of the second large frame
+ * (OPS, many changes) is flipped.  *before: a's state just before that
+ * frame; *first: a's changes after the first large frame; *large: the
+ * large frames handed over in all. */
+static int sync_tampered(stek *a, stek *b, client_state *before, uint64_t *first,
+                         size_t *large) {
+  sess *c, *sv;
+  uint8_t *pend = NULL; /* the server's output not yet handed over */
+  size_t npend = 0;
+  *large = 0;
+  int rc = sess_new(&c, a, 1);
+  if (!rc) rc = sess_new(&sv, b, 0);
+  if (rc) return rc;
+  for (int round = 0; !rc && round < 100000; round++) {
+    const uint8_t *p;
+    size_t n;
+    int moved = 0;
+    test_sess_move(c, sv, &moved);
+    if (sess_output(sv, &p, &n) == 0 && n) {
+      uint8_t *more = realloc(pend, npend + n);
+      if (!more) exit(2);
+      pend = more;
+      memcpy(pend + npend, p, n);
+      npend += n;
+      sess_consumed(sv, n);
+      moved = 1;
+    }
+    size_t f;
+    while (!rc && (f = whole_frame(pend, npend)) > 0) {
+      if (f > 8192 && ++*large == 2) {
+        if ((rc = state_of(a, before))) break;
+        pend[f / 2] ^= 0x20;
+      }
+      sess_input(c, pend, f); /* once failed, it takes nothing more */
+      if (f > 8192 && *large == 1) rc = stek_change_count(a, first);
+      memmove(pend, pend + f, npend - f);
+      npend -= f;
+    }
+    if (sess_state(sv) != SESS_RUNNING || !moved) break;
+  }
+  if (!rc) rc = test_sess_result(c);
+  free(pend);
+  sess_free(c);
+  sess_free(sv);
+  return rc;
+}
+
+/* PROTOCOL.md §8: a frame that fails to open ends the session with
+ * STEK_ESIGNATURE, and nothing from it on is stored -- not its changes,
+ * nor those of the good frames the server sends after it. */
 static void test_tampered_frame_drops_the_session(void) {
   test_dir_make(&dir);
   stek *a = open_at("a"), *b = open_at("b");
   uint8_t space[16];
-  uint64_t n;
+  uint64_t first = 0;
+  size_t large = 0;
+  client_state before, after;
+  char msg[320];
   CHECK_OK(stek_space_create(a, "s", space));
   join(a, b);
-  CHECK_OK(put_n(b, "b", 40));
-  /* flip a byte late in the server's output: inside the ops it sends */
-  CHECK(run(a, b, 0, 1500, NULL, NULL) == STEK_ESIGNATURE);
-  CHECK_OK(stek_change_count(a, &n));
-  CHECK(n < 40);                       /* the session stopped */
-  CHECK_OK(run(a, b, 0, 0, NULL, NULL)); /* and a clean one finishes */
+  CHECK_OK(put_padded(b, 40, 1000)); /* about 40 kB: three OPS messages */
+  CHECK_RC(sync_tampered(a, b, &before, &first, &large), STEK_ESIGNATURE);
+  CHECK(large == 3); /* a good OPS frame came after the tampered one */
+  snprintf(msg, sizeof msg, "%s", stek_errmsg(a));
+  CHECK(strstr(msg, "peer data") != NULL);
+  CHECK_OK(state_of(a, &after));
+  CHECK(first > TEST_JOIN_CHANGES);             /* the first OPS was stored */
+  CHECK(before.changes == first);                /* and nothing since, until */
+  CHECK(before.changes < TEST_JOIN_CHANGES + 40); /* the tampered one came */
+  CHECK(after.changes == before.changes);         /* nothing from it on */
+  CHECK(memcmp(after.hash, before.hash, 32) == 0);
+  CHECK_OK(run(a, b, 0, 0, NULL, NULL)); /* and a clean session finishes */
   CHECK(same_hash(a, b));
   stek_close(a);
   stek_close(b);
