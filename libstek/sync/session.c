@@ -334,12 +334,39 @@ static int start_stream(sess *ss) {
   return rc;
 }
 
+/* ---- the messages (PROTOCOL.md §8, "Messages") ---- */
+
+void sess_msg_neg(mp_writer *w, const uint8_t *m, size_t n) {
+  mp_write_array(w, 2);
+  mp_write_uint(w, MSG_NEG);
+  mp_write_bin(w, m, n);
+}
+
+void sess_msg_ops(mp_writer *w, int sealed, uint32_t n, const void *list, size_t len,
+                  int last) {
+  mp_write_array(w, 3);
+  mp_write_uint(w, sealed ? MSG_SEALED : MSG_OPS);
+  mp_write_array(w, n);
+  mp_write_raw(w, list, len);
+  mp_write_uint(w, last ? 1 : 0);
+}
+
+void sess_msg_want(mp_writer *w, const uint8_t (*ids)[32], uint32_t n) {
+  mp_write_array(w, 2);
+  mp_write_uint(w, MSG_WANT);
+  mp_write_array(w, n);
+  for (uint32_t i = 0; i < n; i++) mp_write_bin(w, ids[i], 32);
+}
+
+void sess_msg_done(mp_writer *w) {
+  mp_write_array(w, 1);
+  mp_write_uint(w, MSG_DONE);
+}
+
 static int send_neg(sess *ss, const uint8_t *m, size_t n) {
   mp_writer w;
   mp_writer_init(&w);
-  mp_write_array(&w, 2);
-  mp_write_uint(&w, MSG_NEG);
-  mp_write_bin(&w, m, n);
+  sess_msg_neg(&w, m, n);
   ss->neg_waiting = 1;
   ss->stats.round_trips++;
   return send_msg(ss, &w, 0);
@@ -632,9 +659,7 @@ static int on_neg(sess *ss, const uint8_t *m, size_t n) {
     else {
       mp_writer w;
       mp_writer_init(&w);
-      mp_write_array(&w, 2);
-      mp_write_uint(&w, MSG_NEG);
-      mp_write_bin(&w, out, on);
+      sess_msg_neg(&w, out, on);
       rc = send_msg(ss, &w, 0);
     }
   }
@@ -930,11 +955,8 @@ static int send_ops(sess *ss, idq *q, size_t limit, int server) {
     ss->wire_bytes += list.buf.size - before;
   }
   mp_writer_init(&w);
-  mp_write_array(&w, 3);
-  mp_write_uint(&w, ss->relay == RELAY_NONE ? MSG_OPS : MSG_SEALED);
-  mp_write_array(&w, n);
-  mp_write_raw(&w, list.buf.data, list.buf.size);
-  mp_write_uint(&w, (uint64_t)(server && used >= limit));
+  sess_msg_ops(&w, ss->relay != RELAY_NONE, n, list.buf.data, list.buf.size,
+               server && used >= limit);
   mp_writer_free(&list);
   if (server && ss->n_batches) ss->batches[0] -= used <= ss->batches[0] ? used : ss->batches[0];
   return send_msg(ss, &w, 0);
@@ -951,8 +973,7 @@ static int pump_server(sess *ss) {
   if (ss->got_done && !ss->n_batches && !ss->sent_done) {
     mp_writer w;
     mp_writer_init(&w);
-    mp_write_array(&w, 1);
-    mp_write_uint(&w, MSG_DONE);
+    sess_msg_done(&w);
     ss->sent_done = 1;
     return send_msg(ss, &w, 1);
   }
@@ -971,16 +992,11 @@ static int pump_client(sess *ss) {
   while (ss->needs.len) {
     mp_writer w;
     uint32_t n = (uint32_t)(ss->needs.len < batch ? ss->needs.len : batch);
-    mp_writer_init(&w);
-    mp_write_array(&w, 2);
-    mp_write_uint(&w, MSG_WANT);
-    mp_write_array(&w, n);
-    for (uint32_t i = 0; i < n; i++) {
-      mp_write_bin(&w, idq_peek(&ss->needs), 32);
-      idq_pop(&ss->needs);
-    }
     int rc = batch_push(ss, n);
     if (rc) return sess_fail(ss, rc, "sending");
+    mp_writer_init(&w);
+    sess_msg_want(&w, (const uint8_t(*)[32])ss->needs.ids + ss->needs.head, n);
+    for (uint32_t i = 0; i < n; i++) idq_pop(&ss->needs);
     if (ss->neg_done && !ss->late_want) {
       ss->late_want = 1; /* this answer is one more wait */
       ss->stats.round_trips++;
@@ -993,8 +1009,7 @@ static int pump_client(sess *ss) {
   if (ss->neg_done && !ss->haves.len && !ss->sent_done) {
     mp_writer w;
     mp_writer_init(&w);
-    mp_write_array(&w, 1);
-    mp_write_uint(&w, MSG_DONE);
+    sess_msg_done(&w);
     ss->sent_done = 1;
     return send_msg(ss, &w, 1);
   }
