@@ -994,10 +994,11 @@ static int cmd_serve(cli *c, const args *a) {
 
 static void sync_progress(void *ctx, const stek_sync_stats *st) {
   (void)ctx;
-  fprintf(stderr, "\rsync: %llu of %llu ops, %llu bytes",
+  fprintf(stderr, "\rsync: %llu of %llu ops, %llu of about %llu bytes  ",
           (unsigned long long)(st->ops_sent + st->ops_received),
           (unsigned long long)st->ops_total,
-          (unsigned long long)(st->bytes_sent + st->bytes_received));
+          (unsigned long long)(st->bytes_sent + st->bytes_received),
+          (unsigned long long)st->bytes_total);
 }
 
 /* --timeout S into o (0), or EXIT_USAGE. */

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# replay_test.sh STEK_BIN PYTHON GEN_TRACE -- `stek replay` (CLI.md) on a
-# small generated workload (../shared/workloads/gen_trace.py: a common base,
-# offline edits with conflicts and deletes on three replicas, signals, and
-# syncs in a ring over loopback TCP): it converges, and the summary has the
-# shape CLI.md gives, one entry per sync of the trace.
+# replay_test.sh STEK_BIN PYTHON GEN_TRACE [GEN_ARGS...] -- `stek replay`
+# (CLI.md) on a generated workload (../shared/workloads/gen_trace.py: a
+# common base, offline edits with conflicts and deletes on three replicas,
+# signals, and syncs in a ring over loopback TCP): it converges, and the
+# summary has the shape CLI.md gives, one entry per sync of the trace.
+# GEN_ARGS are gen_trace.py's sizes (three replicas: the summary's shape is
+# checked for A, B and C); by default a small trace,
+#   --entries 300 --edits 50 --replicas 3 --signals 10
 set -euo pipefail
 
-STEK=${1:?usage: replay_test.sh STEK_BIN PYTHON GEN_TRACE}
+STEK=${1:?usage: replay_test.sh STEK_BIN PYTHON GEN_TRACE [GEN_ARGS...]}
 PYTHON=${2:?}
 GEN=${3:?}
+shift 3
+if [ $# -eq 0 ]; then set -- --entries 300 --edits 50 --replicas 3 --signals 10; fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stek-replay-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-"$PYTHON" "$GEN" --entries 300 --edits 50 --replicas 3 --signals 10 >"$tmp/trace.jsonl"
+"$PYTHON" "$GEN" "$@" >"$tmp/trace.jsonl"
 out=$("$STEK" replay "$tmp/trace.jsonl" --dir "$tmp/replicas")
 printf '%s\n' "$out"
 n='[0-9]+(\.[0-9]+)?'
@@ -29,4 +34,4 @@ for r in B C; do
     exit 1
   fi
 done
-echo "ok   replay of a generated trace converged ($syncs syncs)"
+echo "ok   replay of a generated trace ($*) converged ($syncs syncs)"

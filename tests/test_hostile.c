@@ -194,6 +194,8 @@ static blob ops_msg(const blob *changes, uint32_t n) {
 
 /* ---- the hostile peer, in memory ---- */
 
+static uint64_t peer_max_frame = SESS_MAX_FRAME; /* what H advertises */
+
 typedef struct peer {
   sess *v; /* the victim's responder session */
   noise_hs hs;
@@ -249,7 +251,7 @@ static int peer_open(peer *pe) {
     mp_writer_init(&w);
     mp_write_array(&w, 2);
     mp_write_uint(&w, 1);
-    mp_write_uint(&w, SESS_MAX_FRAME);
+    mp_write_uint(&w, peer_max_frame);
     rc = noise_write_message(&pe->hs, (const uint8_t *)w.buf.data, w.buf.size, msg,
                              sizeof msg, &n);
     mp_writer_free(&w);
@@ -270,14 +272,16 @@ static void peer_close(peer *pe) {
 }
 
 /* Seal a message as the next frame and hand it to the victim. */
-static int peer_send(peer *pe, const blob *m) {
+static int peer_send_tagged(peer *pe, const blob *m, int final) {
   size_t cap = m->n + STREAM_OVERHEAD, n;
   uint8_t *c = malloc(cap);
-  int rc = c ? stream_seal(&pe->st, m->p, m->n, c, cap, &n, 0) : STEK_ENOMEM;
+  int rc = c ? stream_seal(&pe->st, m->p, m->n, c, cap, &n, final) : STEK_ENOMEM;
   if (!rc) rc = frame_to(pe->v, c, n);
   free(c);
   return rc;
 }
+
+static int peer_send(peer *pe, const blob *m) { return peer_send_tagged(pe, m, 0); }
 
 /* One session that sends the message m (freed): the victim's code, its
  * message copied to msg. */
@@ -430,6 +434,30 @@ static void test_frame_over_limit_is_refused(void) {
   CHECK(was_closed && all_ended);
   CHECK_RC(e.rc[0], STEK_ETOOBIG);
   CHECK(says(e.msg[0], "frame over the limit"));
+  CHECK(unchanged(&before));
+  teardown();
+}
+
+static void test_frame_limit_below_minimum_is_refused(void) {
+  snapshot before;
+  char msg[320];
+  peer pe;
+  setup();
+  CHECK_OK(snap(&before));
+  /* H advertises a max_frame of one byte less than the protocol's least:
+   * refused when message 3 is read, before anything is stored. */
+  peer_max_frame = SESS_MIN_FRAME - 1;
+  int rc = peer_open(&pe);
+  snprintf(msg, sizeof msg, "%s", stek_errmsg(A));
+  peer_close(&pe);
+  /* Control: the least itself is taken. */
+  peer_max_frame = SESS_MIN_FRAME;
+  int least = peer_open(&pe);
+  peer_close(&pe);
+  peer_max_frame = SESS_MAX_FRAME;
+  CHECK_RC(rc, STEK_EMALFORMED);
+  CHECK(says(msg, "SESS_MIN_FRAME"));
+  CHECK_OK(least);
   CHECK(unchanged(&before));
   teardown();
 }
@@ -771,6 +799,116 @@ static void test_signal_with_author_field(void) {
   teardown();
 }
 
+/* ---- the session messages of docs/PROTOCOL.md ------------------------- */
+
+typedef struct row {
+  char name[128];
+  uint8_t b[64];
+  size_t n;
+} row;
+
+/* Hex bytes separated by spaces, where "a .. b" stands for every byte from
+ * a to b: into r; 0, or -1 if something else is there. */
+static int row_bytes(row *r, const char *hex, size_t len) {
+  int range = 0;
+  r->n = 0;
+  for (size_t i = 0; i < len;) {
+    if (hex[i] == ' ') {
+      i++;
+    } else if (i + 1 < len && hex[i] == '.' && hex[i + 1] == '.') {
+      range = 1;
+      i += 2;
+    } else {
+      unsigned v;
+      if (i + 1 >= len || sscanf(hex + i, "%2x", &v) != 1 || r->n == sizeof r->b) return -1;
+      if (range) {
+        if (!r->n) return -1;
+        for (unsigned x = r->b[r->n - 1] + 1u; x < v && r->n < sizeof r->b; x++)
+          r->b[r->n++] = (uint8_t)x;
+        range = 0;
+      }
+      if (r->n == sizeof r->b) return -1;
+      r->b[r->n++] = (uint8_t)v;
+      i += 2;
+    }
+  }
+  return range ? -1 : 0;
+}
+
+/* The table after "Message encodings" in §8: "| name | `hex` |" rows. */
+static int read_message_table(row *rows, int max) {
+  FILE *f = fopen("docs/PROTOCOL.md", "r"); /* ctest runs in the source tree */
+  char line[512];
+  int n = 0, seen = 0, in = 0;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f) && n < max) {
+    if (strncmp(line, "Message encodings", 17) == 0) seen = 1;
+    if (seen && strncmp(line, "| message | hex |", 17) == 0) {
+      in = 1;
+      continue;
+    }
+    if (!in || strncmp(line, "| --", 4) == 0) continue;
+    if (strncmp(line, "| ", 2)) break; /* the table is over */
+    char *bar = strchr(line + 2, '|'), *tick = bar ? strchr(bar, '`') : NULL;
+    char *end = tick ? strchr(tick + 1, '`') : NULL;
+    if (!end) break;
+    *bar = 0;
+    snprintf(rows[n].name, sizeof rows[n].name, "%s", line + 2);
+    if (row_bytes(&rows[n], tick + 1, (size_t)(end - tick - 1))) break;
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+/* PROTOCOL.md §8: the table of message encodings is what the session
+ * writes (its encoders, byte for byte), and what it reads: each row, sent
+ * by a member, is taken -- but ERR, after which the session ends. */
+static void test_session_messages_match_protocol_md(void) {
+  row rows[8];
+  int n = read_message_table(rows, 8), checked = 0;
+  CHECK(n == 5);
+  setup();
+  for (int i = 0; i < n; i++) {
+    const row *r = &rows[i];
+    mp_writer w;
+    uint8_t id[32], negm[5] = {0x61, 0, 0, 2, 0}; /* an empty client's first */
+    int final = 0, want_rc = 0;
+    mp_writer_init(&w);
+    for (int k = 0; k < 32; k++) id[k] = (uint8_t)k;
+    if (!strncmp(r->name, "DONE", 4)) {
+      sess_msg_done(&w);
+      final = 1; /* DONE carries the FINAL tag */
+    } else if (!strncmp(r->name, "NEG with an empty client's first", 32)) {
+      sess_msg_neg(&w, negm, sizeof negm);
+    } else if (!strncmp(r->name, "WANT one id", 11)) {
+      sess_msg_want(&w, (const uint8_t(*)[32])id, 1);
+    } else if (!strncmp(r->name, "OPS, no wires, last", 19)) {
+      sess_msg_ops(&w, 0, 0, NULL, 0, 1);
+    } else if (!strncmp(r->name, "ERR code -12", 12)) {
+      want_rc = STEK_ERROR; /* libstek never sends ERR; it reads it */
+      CHECK(r->b[2] == (uint8_t)STEK_EMALFORMED);
+    } else {
+      fprintf(stderr, "  unknown row \"%s\"\n", r->name);
+      CHECK(0);
+    }
+    int same = want_rc || (w.buf.size == r->n && !memcmp(w.buf.data, r->b, r->n));
+    mp_writer_free(&w);
+    if (!same) fprintf(stderr, "  row \"%s\": the encoder writes other bytes\n", r->name);
+    CHECK(same);
+    peer pe;
+    blob m = {(uint8_t *)r->b, r->n};
+    int rc = peer_open(&pe);
+    if (!rc) rc = peer_send_tagged(&pe, &m, final);
+    peer_close(&pe);
+    if (rc != want_rc) fprintf(stderr, "  row \"%s\": %s\n", r->name, stek_errmsg(A));
+    CHECK_RC(rc, want_rc);
+    checked++;
+  }
+  CHECK(checked == 5);
+  teardown();
+}
+
 /* Control for all of the above: the hostile peer's well-formed change is
  * stored, so each refusal is the fault under test and not the harness. */
 static void test_a_well_formed_change_from_the_same_peer_is_taken(void) {
@@ -792,6 +930,7 @@ static void test_a_well_formed_change_from_the_same_peer_is_taken(void) {
 
 int main(void) {
   RUN(test_frame_over_limit_is_refused);
+  RUN(test_frame_limit_below_minimum_is_refused);
   RUN(test_too_many_ops_in_one_message);
   RUN(test_too_many_ops_in_one_change);
   RUN(test_record_over_size_limit);
@@ -807,5 +946,6 @@ int main(void) {
   RUN(test_op_of_another_space);
   RUN(test_signal_with_author_field);
   RUN(test_a_well_formed_change_from_the_same_peer_is_taken);
+  RUN(test_session_messages_match_protocol_md);
   return test_report();
 }

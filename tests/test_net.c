@@ -293,6 +293,60 @@ static void test_cancel_from_progress_stops_the_sync(void) {
   test_dir_remove(&dir);
 }
 
+/* What a progress bar sees (stek.h, stek_sync_stats). */
+typedef struct progress_log {
+  int calls, broken;          /* calls; those with done > total */
+  int ahead;                  /* calls that knew of ops still to move */
+  int bytes_ahead;            /* calls that expected bytes still to move */
+  int total_fell;             /* calls whose ops_total fell below the last */
+  stek_sync_stats last;
+} progress_log;
+
+static void log_progress(void *ctx, const stek_sync_stats *st) {
+  progress_log *l = ctx;
+  uint64_t ops = st->ops_sent + st->ops_received;
+  uint64_t bytes = st->bytes_sent + st->bytes_received;
+  if (ops > st->ops_total || bytes > st->bytes_total) l->broken++;
+  if (ops < st->ops_total) l->ahead++;
+  if (bytes < st->bytes_total) l->bytes_ahead++;
+  if (l->calls && st->ops_total < l->last.ops_total) l->total_fell++;
+  l->calls++;
+  l->last = *st;
+}
+
+/* ops_total and bytes_total: known before the ops have moved, never below
+ * what has moved, and exactly what moved at the end. */
+static void test_progress_totals_reach_what_moved(void) {
+  stek_server *srv;
+  stek_sync_options opt;
+  stek_sync_stats st;
+  progress_log log = {0};
+  uint8_t space[16];
+  test_dir_make(&dir);
+  stek *a = open_at("a"), *b = open_at("b");
+  CHECK_OK(stek_space_create(a, "s", space));
+  join(a, b);
+  CHECK_OK(put_n(a, "a", 200, 1000)); /* about 200 kB: many messages */
+  CHECK_OK(put_n(b, "b", 50, 100));
+  stek_close(a);
+  CHECK_OK(serve(&srv, "a"));
+  stek_sync_options_init(&opt);
+  opt.progress = log_progress;
+  opt.progress_ctx = &log;
+  int rc = stek_sync(b, "127.0.0.1", stek_server_port(srv), &opt, &st);
+  stek_server_stop(srv);
+  stek_close(b);
+  test_dir_remove(&dir);
+  CHECK_OK(rc);
+  CHECK(st.ops_sent == 50 && st.ops_received == 200 + TEST_JOIN_CHANGES);
+  CHECK(log.calls > 2 && log.broken == 0 && log.total_fell == 0);
+  CHECK(log.ahead > 0 && log.bytes_ahead > 0); /* totals known before the end */
+  CHECK(log.last.ops_total == st.ops_sent + st.ops_received);
+  CHECK(log.last.bytes_total == st.bytes_sent + st.bytes_received);
+  CHECK(st.ops_total == log.last.ops_total && st.bytes_total == log.last.bytes_total);
+  CHECK(st.bytes_received > 200 * 1000); /* the bytes count the ops */
+}
+
 /* A socket on 127.0.0.1 that listens (the kernel completes connections
  * into its backlog) and never says anything. */
 static int silent_listener(int *port) {
@@ -473,6 +527,7 @@ int main(void) {
   RUN(test_hub_serves_twenty_peers_at_once);
   RUN(test_peer_of_another_space_is_rejected);
   RUN(test_cancel_from_progress_stops_the_sync);
+  RUN(test_progress_totals_reach_what_moved);
   RUN(test_silent_peer_times_out);
   RUN(test_nobody_listening_is_a_network_error);
   RUN(test_sessions_beyond_the_cap_are_refused);

@@ -1,6 +1,10 @@
 /* crypto/noise: the session handshake, Noise_XXpsk0_25519_ChaChaPoly_SHA256. */
+#include "api.h"
+#include "codec/mp.h"
 #include "crypto/crypto.h"
 #include "crypto/noise.h"
+#include "store/store.h"
+#include "sync/session.h"
 #include "test.h"
 
 #define VECTORS "tests/vectors/noise/stek-handshake.json"
@@ -177,7 +181,7 @@ static void test_vectors_replay_byte_for_byte(void) {
   }
   free(src);
   CHECK(!failed);
-  CHECK(count == 2);
+  CHECK(count == 3);
 }
 
 /* noise_init() (random ephemeral keys) speaks the protocol of the vectors:
@@ -203,6 +207,94 @@ static void test_production_init_speaks_the_vector_protocol(void) {
   CHECK(olen == (size_t)v.msg_len[0] && memcmp(out, v.msg[0], olen) != 0);
   noise_wipe(&resp);
   noise_wipe(&init);
+}
+
+/* The vector "what stek sends" carries the application payload a session
+ * really writes in messages 2 and 3: a responder and an initiator session
+ * (sync/session) are each met by this test as the other party. */
+
+/* The vector of that name. */
+static int vector_named(const char *name, vector *v) {
+  size_t srclen;
+  char quoted[128];
+  char *src = slurp(VECTORS, &srclen);
+  snprintf(quoted, sizeof quoted, "\"name\": \"%s\"", name);
+  const char *p = src ? strstr(src, quoted) : NULL;
+  int rc = -1;
+  if (p) {
+    const char *obj = p;
+    while (obj > src && *obj != '{') obj--;
+    rc = vector_load(obj, strchr(p, '}'), v);
+  }
+  free(src);
+  return rc;
+}
+
+/* The payload of one frame (a msgpack bin) that ss has to send. */
+static int take_frame(sess *ss, uint8_t *out, size_t cap, size_t *n) {
+  const uint8_t *p;
+  size_t len, h;
+  if (sess_output(ss, &p, &len) || len < 2) return -1;
+  h = p[0] == 0xc4 ? 2 : p[0] == 0xc5 ? 3 : 0;
+  if (!h || len < h) return -1;
+  *n = h == 2 ? p[1] : ((size_t)p[1] << 8 | p[2]);
+  if (*n > cap || len < h + *n) return -1;
+  memcpy(out, p + h, *n);
+  sess_consumed(ss, h + *n);
+  return 0;
+}
+
+static int give_frame(sess *ss, const uint8_t *p, size_t n) {
+  mp_writer w;
+  mp_writer_init(&w);
+  mp_write_bin(&w, p, n);
+  int rc = w.err ? w.err : sess_input(ss, (const uint8_t *)w.buf.data, w.buf.size);
+  mp_writer_free(&w);
+  return rc;
+}
+
+static void test_sessions_send_the_payloads_of_the_vector(void) {
+  static vector v;
+  test_dir d;
+  uint8_t space[16], key[32], psk[32], msg[NOISE_MAX_MESSAGE], got[NOISE_MAX_PAYLOAD];
+  size_t n, glen, glen3;
+  uint8_t got3[NOISE_MAX_PAYLOAD];
+  device me;
+  noise_hs hs;
+  sess *resp = NULL, *init = NULL;
+  CHECK(vector_named("stek's session payloads (what stek sends)", &v) == 0);
+  test_dir_make(&d);
+  stek *s = test_store(&d, "s", NULL);
+  device_random(&me);
+  int rc = stek_space_create(s, "s", space);
+  if (!rc) rc = store_space_key(s->st, s->sp, key);
+  cr_kdf(psk, 10, "stek-cap", key); /* the space capability, as sync/session */
+  /* A responder session: this test is the initiator; message 2's payload. */
+  if (!rc) rc = sess_new(&resp, s, 0);
+  if (!rc) rc = noise_init(&hs, 1, psk, me.x_sk, me.x_pk, me.id);
+  if (!rc) rc = noise_write_message(&hs, NULL, 0, msg, sizeof msg, &n);
+  if (!rc) rc = give_frame(resp, msg, n);
+  if (!rc) rc = take_frame(resp, msg, sizeof msg, &n);
+  if (!rc) rc = noise_read_message(&hs, msg, n, got, sizeof got, &glen);
+  noise_wipe(&hs);
+  /* An initiator session: this test is the responder; message 3's. */
+  if (!rc) rc = sess_new(&init, s, 1);
+  if (!rc) rc = noise_init(&hs, 0, psk, me.x_sk, me.x_pk, me.id);
+  if (!rc) rc = take_frame(init, msg, sizeof msg, &n);
+  if (!rc) rc = noise_read_message(&hs, msg, n, got3, sizeof got3, &glen3);
+  if (!rc) rc = noise_write_message(&hs, v.payload[1] + 32, (size_t)v.payload_len[1] - 32, msg,
+                                    sizeof msg, &n);
+  if (!rc) rc = give_frame(init, msg, n);
+  if (!rc) rc = take_frame(init, msg, sizeof msg, &n);
+  if (!rc) rc = noise_read_message(&hs, msg, n, got3, sizeof got3, &glen3);
+  noise_wipe(&hs);
+  sess_free(resp);
+  sess_free(init);
+  stek_close(s);
+  test_dir_remove(&d);
+  CHECK_OK(rc);
+  CHECK(glen == (size_t)v.payload_len[1] - 32 && !memcmp(got, v.payload[1] + 32, glen));
+  CHECK(glen3 == (size_t)v.payload_len[2] - 32 && !memcmp(got3, v.payload[2] + 32, glen3));
 }
 
 /* ---- behaviour between live parties ---- */
@@ -506,6 +598,7 @@ int main(void) {
   if (cr_setup()) return 2;
   RUN(test_vectors_replay_byte_for_byte);
   RUN(test_production_init_speaks_the_vector_protocol);
+  RUN(test_sessions_send_the_payloads_of_the_vector);
   RUN(test_members_complete_the_handshake_and_agree_on_keys);
   RUN(test_stranger_without_the_space_key_fails_at_message_1);
   RUN(test_without_the_space_key_message_2_reveals_no_static_key);

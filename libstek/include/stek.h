@@ -407,12 +407,26 @@ STEK_API int stek_state_hash(stek *s, uint8_t hash[STEK_HASH_BYTES]);
 
 /* What a sync did, for a summary or a progress bar.  bytes count
  * everything on the wire, handshake included; round_trips the times one
- * side had to wait for the other's answer. */
+ * side had to wait for the other's answer.
+ *
+ * The totals are what is known so far, so they grow as reconciliation
+ * finds differences.  ops_total = ops_sent + ops_received + the ops this
+ * side knows are still to move (found missing on either side and not yet
+ * sent, or asked for and not yet received).  bytes_total = bytes_sent +
+ * bytes_received + an estimate of the bytes of those ops (the mean size of
+ * the ops moved so far, 256 bytes each before any has) + bytes already
+ * produced and not yet sent; it does not foresee reconciliation messages
+ * to come, and may shrink when the mean does.  Always
+ * ops_sent + ops_received <= ops_total and bytes_sent + bytes_received <=
+ * bytes_total; when a sync succeeds both are equalities.  A progress bar:
+ * (bytes_sent + bytes_received) / bytes_total. */
 typedef struct stek_sync_stats {
   uint64_t ops_sent, ops_received;
-  uint64_t ops_total; /* known so far: sent + received + still to come */
+  uint64_t ops_total; /* known so far: sent + received + still to move */
   uint64_t bytes_sent, bytes_received;
   uint64_t round_trips;
+  /* Members are only ever added here, at the end. */
+  uint64_t bytes_total; /* known so far: sent + received + estimated to move */
 } stek_sync_stats;
 
 /*

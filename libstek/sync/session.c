@@ -61,9 +61,21 @@
 /* OPS messages stay small so that a cut connection has committed most of
  * what it carried: at least one change each, else at most this much. */
 #define OPS_BUDGET (16 * 1024)
+/* The progress estimate's bytes for an op before any has moved: about one
+ * change with a few short fields. */
+#define OP_BYTES_GUESS 256
 #define WHY_MESSAGE_OPS "more than 1024 changes in one message (STEK_MAX_MESSAGE_OPS)"
 #define WHY_WANT "more than 1024 ids in one WANT"
 #define WHY_CHANGE_BYTES "a change over 1048576 bytes (STEK_MAX_CHANGE_BYTES)"
+#define WHY_MIN_FRAME "a max_frame below 5120 bytes (SESS_MIN_FRAME) in the handshake"
+/* Bytes of a WANT message around its ids, and of each id (bin8 header). */
+#define WANT_OVERHEAD 16
+#define WANT_ID_BYTES 34
+/* Bytes of an OPS or SEALED message around its list of wires, at most. */
+#define OPS_OVERHEAD 16
+
+_Static_assert(SESS_MIN_FRAME == NEG_MIN_FRAME_SIZE_LIMIT + 1024,
+               "a NEG message under the smallest limit holds Negentropy's smallest frame");
 
 typedef struct buf {
   uint8_t *p;
@@ -88,11 +100,14 @@ struct sess {
   size_t n_items;
   neg ng;
   int neg_done, neg_waiting;
-  size_t max_frame; /* the smaller of both sides' */
+  size_t max_frame; /* the smaller of both sides' (ours until the handshake) */
+  size_t own_max;   /* ours: what we advertise (sess_set_max_frame) */
   idq haves, needs, wants;
-  size_t *batches; /* server: sizes of WANT batches still to answer */
+  /* WANT batches, oldest first -- server: ids still to answer in each;
+   * client: ids still to come in answer to each (for the progress) */
+  size_t *batches;
   size_t n_batches, cap_batches;
-  uint64_t wants_outstanding;
+  uint64_t wire_ops, wire_bytes; /* ops moved either way, their bytes */
   int sent_done, got_done, late_want;
   stek_sync_stats stats;
   uint8_t peer[32];
@@ -157,6 +172,24 @@ static void idq_pop(idq *q) {
   if (!q->len) q->head = 0;
 }
 
+/* Append a WANT batch of n ids. */
+static int batch_push(sess *ss, size_t n) {
+  if (ss->n_batches == ss->cap_batches) {
+    size_t cap = ss->cap_batches ? ss->cap_batches * 2 : 16;
+    size_t *b = realloc(ss->batches, cap * sizeof *b);
+    if (!b) return STEK_ENOMEM;
+    ss->batches = b;
+    ss->cap_batches = cap;
+  }
+  ss->batches[ss->n_batches++] = n;
+  return 0;
+}
+
+static void batch_pop(sess *ss) {
+  memmove(ss->batches, ss->batches + 1, (ss->n_batches - 1) * sizeof *ss->batches);
+  ss->n_batches--;
+}
+
 /* ---- failing ---- */
 
 /* The message names the limit or rule the peer broke when one was noted in
@@ -216,12 +249,12 @@ static void space_psk(uint8_t psk[32], const uint8_t key[32]) {
 }
 
 /* Payload of noise messages 2 and 3: [version, max_frame]. */
-static int hs_payload(uint8_t out[16], size_t *n) {
+static int hs_payload(const sess *ss, uint8_t out[16], size_t *n) {
   mp_writer w;
   mp_writer_init(&w);
   mp_write_array(&w, 2);
   mp_write_uint(&w, SESSION_VERSION);
-  mp_write_uint(&w, SESS_MAX_FRAME);
+  mp_write_uint(&w, ss->own_max);
   int rc = w.err;
   if (!rc) {
     memcpy(out, w.buf.data, w.buf.size);
@@ -239,8 +272,9 @@ static int read_hs_payload(sess *ss, const uint8_t *p, size_t n) {
   if (mp_read_array(&r, &cnt, 15) || mp_read_uint(&r, &ver)) return r.err;
   if (ver != SESSION_VERSION) return STEK_EVERSION;
   if (cnt != 2 || mp_read_uint(&r, &max) || mp_read_end(&r)) return STEK_EMALFORMED;
-  if (max < NEG_MIN_FRAME_SIZE_LIMIT + 1024) return STEK_EMALFORMED;
-  ss->max_frame = max < SESS_MAX_FRAME ? (size_t)max : SESS_MAX_FRAME;
+  if (max < SESS_MIN_FRAME) return refuse(ss, STEK_EMALFORMED, WHY_MIN_FRAME);
+  /* Each side sends nothing larger than the other accepts: the smaller. */
+  ss->max_frame = max < ss->own_max ? (size_t)max : ss->own_max;
   return 0;
 }
 
@@ -300,12 +334,39 @@ static int start_stream(sess *ss) {
   return rc;
 }
 
+/* ---- the messages (PROTOCOL.md §8, "Messages") ---- */
+
+void sess_msg_neg(mp_writer *w, const uint8_t *m, size_t n) {
+  mp_write_array(w, 2);
+  mp_write_uint(w, MSG_NEG);
+  mp_write_bin(w, m, n);
+}
+
+void sess_msg_ops(mp_writer *w, int sealed, uint32_t n, const void *list, size_t len,
+                  int last) {
+  mp_write_array(w, 3);
+  mp_write_uint(w, sealed ? MSG_SEALED : MSG_OPS);
+  mp_write_array(w, n);
+  mp_write_raw(w, list, len);
+  mp_write_uint(w, last ? 1 : 0);
+}
+
+void sess_msg_want(mp_writer *w, const uint8_t (*ids)[32], uint32_t n) {
+  mp_write_array(w, 2);
+  mp_write_uint(w, MSG_WANT);
+  mp_write_array(w, n);
+  for (uint32_t i = 0; i < n; i++) mp_write_bin(w, ids[i], 32);
+}
+
+void sess_msg_done(mp_writer *w) {
+  mp_write_array(w, 1);
+  mp_write_uint(w, MSG_DONE);
+}
+
 static int send_neg(sess *ss, const uint8_t *m, size_t n) {
   mp_writer w;
   mp_writer_init(&w);
-  mp_write_array(&w, 2);
-  mp_write_uint(&w, MSG_NEG);
-  mp_write_bin(&w, m, n);
+  sess_msg_neg(&w, m, n);
   ss->neg_waiting = 1;
   ss->stats.round_trips++;
   return send_msg(ss, &w, 0);
@@ -328,7 +389,7 @@ static int member_relay_keys(sess *ss, int64_t sp, uint8_t psk[32]) {
 static int responder_reply(sess *ss) {
   uint8_t out[16];
   size_t on;
-  int rc = hs_payload(out, &on);
+  int rc = hs_payload(ss, out, &on);
   return rc ? rc : write_hs(ss, out, on);
 }
 
@@ -553,7 +614,7 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   if (!rc) rc = refuse_revoked(ss);
   if (rc) return rc;
   if (ss->initiator) { /* message 2 read: write 3, then start */
-    rc = hs_payload(out, &on);
+    rc = hs_payload(ss, out, &on);
     if (!rc) rc = write_hs(ss, out, on);
   }
   if (!rc) rc = start_stream(ss);
@@ -590,8 +651,6 @@ static int on_neg(sess *ss, const uint8_t *m, size_t n) {
     ss->neg_waiting = 0;
     rc = neg_reconcile_client(&ss->ng, m, n, &out, &on, have_cb, need_cb, ss);
     if (!rc && !out) ss->neg_done = 1;
-    ss->stats.ops_total = ss->stats.ops_sent + ss->stats.ops_received + ss->haves.len +
-                          ss->needs.len;
   } else {
     rc = neg_reconcile_server(&ss->ng, m, n, &out, &on);
   }
@@ -600,14 +659,23 @@ static int on_neg(sess *ss, const uint8_t *m, size_t n) {
     else {
       mp_writer w;
       mp_writer_init(&w);
-      mp_write_array(&w, 2);
-      mp_write_uint(&w, MSG_NEG);
-      mp_write_bin(&w, out, on);
+      sess_msg_neg(&w, out, on);
       rc = send_msg(ss, &w, 0);
     }
   }
   neg_msg_free(out);
   return rc;
+}
+
+/* Client: n ops came in answer to the oldest unanswered WANT, and last
+ * closes it (the server answers WANTs in order, each OPS within one). */
+static int answered(sess *ss, uint32_t n, uint64_t last) {
+  if (!ss->initiator) return 0;
+  if (ss->n_batches) ss->batches[0] -= n < ss->batches[0] ? n : ss->batches[0];
+  if (!last) return 0;
+  if (!ss->n_batches) return STEK_EMALFORMED; /* an answer to nothing */
+  batch_pop(ss);
+  return 0;
 }
 
 static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
@@ -624,6 +692,8 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
       rc = r->err == STEK_ETOOBIG ? refuse(ss, r->err, WHY_CHANGE_BYTES) : r->err;
       break;
     }
+    ss->wire_ops++;
+    ss->wire_bytes += len;
     rc = stek__ingest_in(ss->s, ss->sp, wire, len);
     /* STEK_DUPLICATE; or a revoked author's, refused: the peer has not
      * heard of the revocation yet (it will from us). */
@@ -637,11 +707,7 @@ static int on_ops(sess *ss, mp_reader *r, uint32_t cnt) {
   if (rc) return rc;
   ss->stats.ops_received += n;
   if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
-  if (last && ss->initiator) {
-    if (ss->wants_outstanding == 0) return STEK_EMALFORMED; /* an answer to nothing */
-    ss->wants_outstanding--;
-  }
-  return 0;
+  return answered(ss, n, last);
 }
 
 /* Member in a relay session: K_ops of every epoch this device can compute
@@ -710,14 +776,12 @@ static int on_sealed(sess *ss, mp_reader *r, uint32_t cnt) {
       return rc;
     }
     ss->stats.ops_received++;
+    ss->wire_ops++;
+    ss->wire_bytes += len;
   }
   if (n && ss->relay == RELAY_MEMBER && (brc = stek__batch_end(ss->s, 1))) return brc;
   if (mp_read_uint(r, &last) || mp_read_end(r)) return r->err;
-  if (last && ss->initiator) {
-    if (ss->wants_outstanding == 0) return STEK_EMALFORMED;
-    ss->wants_outstanding--;
-  }
-  return 0;
+  return answered(ss, n, last);
 }
 
 static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
@@ -732,16 +796,7 @@ static int on_want(sess *ss, mp_reader *r, uint32_t cnt) {
     if (rc) return rc;
   }
   if (mp_read_end(r)) return r->err;
-  if (ss->n_batches == ss->cap_batches) {
-    size_t cap = ss->cap_batches ? ss->cap_batches * 2 : 16;
-    size_t *b = realloc(ss->batches, cap * sizeof *b);
-    if (!b) return STEK_ENOMEM;
-    ss->batches = b;
-    ss->cap_batches = cap;
-  }
-  ss->batches[ss->n_batches++] = n;
-  ss->stats.ops_total += n;
-  return 0;
+  return batch_push(ss, n);
 }
 
 static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
@@ -764,7 +819,7 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
     case MSG_WANT: return on_want(ss, &r, cnt);
     case MSG_DONE:
       if (cnt != 1 || mp_read_end(&r) || !final) return STEK_EMALFORMED;
-      if (ss->initiator && ss->wants_outstanding) return STEK_EMALFORMED; /* unanswered */
+      if (ss->initiator && ss->n_batches) return STEK_EMALFORMED; /* a WANT unanswered */
       ss->got_done = 1;
       return 0;
     case MSG_PAIR_COMMIT:
@@ -883,17 +938,25 @@ static int send_ops(sess *ss, idq *q, size_t limit, int server) {
       list.buf.size = before; /* does not fit: next message */
       break;
     }
+    /* Alone, it still does not fit in a message the peer accepts: the
+     * peer would refuse the frame, so it is not sent. */
+    if (list.buf.size + OPS_OVERHEAD > ss->max_frame) {
+      snprintf(ss->why, sizeof ss->why,
+               "a change of %zu bytes does not fit the peer's max_frame of %zu bytes",
+               list.buf.size - before, ss->max_frame);
+      mp_writer_free(&list);
+      return sess_fail(ss, STEK_ETOOBIG, "sending");
+    }
     idq_pop(q);
     used++;
     n++;
     ss->stats.ops_sent++;
+    ss->wire_ops++;
+    ss->wire_bytes += list.buf.size - before;
   }
   mp_writer_init(&w);
-  mp_write_array(&w, 3);
-  mp_write_uint(&w, ss->relay == RELAY_NONE ? MSG_OPS : MSG_SEALED);
-  mp_write_array(&w, n);
-  mp_write_raw(&w, list.buf.data, list.buf.size);
-  mp_write_uint(&w, (uint64_t)(server && used >= limit));
+  sess_msg_ops(&w, ss->relay != RELAY_NONE, n, list.buf.data, list.buf.size,
+               server && used >= limit);
   mp_writer_free(&list);
   if (server && ss->n_batches) ss->batches[0] -= used <= ss->batches[0] ? used : ss->batches[0];
   return send_msg(ss, &w, 0);
@@ -905,16 +968,12 @@ static int pump_server(sess *ss) {
     size_t want = ss->batches[0];
     int rc = send_ops(ss, &ss->wants, want, 1);
     if (rc) return rc;
-    if (ss->batches[0] == 0) {
-      memmove(ss->batches, ss->batches + 1, (ss->n_batches - 1) * sizeof *ss->batches);
-      ss->n_batches--;
-    }
+    if (ss->batches[0] == 0) batch_pop(ss);
   }
   if (ss->got_done && !ss->n_batches && !ss->sent_done) {
     mp_writer w;
     mp_writer_init(&w);
-    mp_write_array(&w, 1);
-    mp_write_uint(&w, MSG_DONE);
+    sess_msg_done(&w);
     ss->sent_done = 1;
     return send_msg(ss, &w, 1);
   }
@@ -927,23 +986,22 @@ static int pump_client(sess *ss) {
     int rc = send_ops(ss, &ss->haves, (size_t)-1, 0);
     if (rc) return rc;
   }
+  /* As many ids as fit in a message the server accepts, up to 1024. */
+  size_t batch = (ss->max_frame - WANT_OVERHEAD) / WANT_ID_BYTES;
+  if (batch > WANT_BATCH) batch = WANT_BATCH;
   while (ss->needs.len) {
     mp_writer w;
-    uint32_t n = ss->needs.len < WANT_BATCH ? (uint32_t)ss->needs.len : WANT_BATCH;
+    uint32_t n = (uint32_t)(ss->needs.len < batch ? ss->needs.len : batch);
+    int rc = batch_push(ss, n);
+    if (rc) return sess_fail(ss, rc, "sending");
     mp_writer_init(&w);
-    mp_write_array(&w, 2);
-    mp_write_uint(&w, MSG_WANT);
-    mp_write_array(&w, n);
-    for (uint32_t i = 0; i < n; i++) {
-      mp_write_bin(&w, idq_peek(&ss->needs), 32);
-      idq_pop(&ss->needs);
-    }
-    ss->wants_outstanding++;
+    sess_msg_want(&w, (const uint8_t(*)[32])ss->needs.ids + ss->needs.head, n);
+    for (uint32_t i = 0; i < n; i++) idq_pop(&ss->needs);
     if (ss->neg_done && !ss->late_want) {
       ss->late_want = 1; /* this answer is one more wait */
       ss->stats.round_trips++;
     }
-    int rc = send_msg(ss, &w, 0);
+    rc = send_msg(ss, &w, 0);
     if (rc) return rc;
   }
   /* DONE goes with the last WANT, not after its answer: the server answers
@@ -951,8 +1009,7 @@ static int pump_client(sess *ss) {
   if (ss->neg_done && !ss->haves.len && !ss->sent_done) {
     mp_writer w;
     mp_writer_init(&w);
-    mp_write_array(&w, 1);
-    mp_write_uint(&w, MSG_DONE);
+    sess_msg_done(&w);
     ss->sent_done = 1;
     return send_msg(ss, &w, 1);
   }
@@ -988,7 +1045,7 @@ int sess_new(sess **out, stek *s, int initiator) {
   if (!ss) return STEK_ENOMEM;
   ss->s = s;
   ss->initiator = initiator;
-  ss->max_frame = SESS_MAX_FRAME;
+  ss->max_frame = ss->own_max = SESS_MAX_FRAME;
   if (initiator) {
     ss->sp = s->sp;
     rc = hs_init(ss, ss->sp);
@@ -1025,7 +1082,7 @@ int sess_new_relay(sess **out, stek *s) {
   if (!ss) return STEK_ENOMEM;
   ss->s = s;
   ss->initiator = 1;
-  ss->max_frame = SESS_MAX_FRAME;
+  ss->max_frame = ss->own_max = SESS_MAX_FRAME;
   if (s->has_space) { /* a member syncing with a relay */
     ss->relay = RELAY_MEMBER;
     ss->sp = s->sp;
@@ -1061,7 +1118,7 @@ int sess_new_join(sess **out, stek *s, const uint8_t psk[32]) {
   ss->s = s;
   ss->initiator = 1;
   ss->join = 1;
-  ss->max_frame = SESS_MAX_FRAME;
+  ss->max_frame = ss->own_max = SESS_MAX_FRAME;
   memcpy(ss->invite_psk, psk, 32);
   rc = hs_init_psk(ss, psk);
   if (!rc) rc = write_hs(ss, NULL, 0);
@@ -1084,6 +1141,14 @@ int sess_new_pair(sess **out, stek *s, stek_pair_confirm_cb confirm, void *ctx) 
     (*out)->confirm_ctx = ctx;
   }
   return rc;
+}
+
+int sess_set_max_frame(sess *ss, size_t max) {
+  if (max < SESS_MIN_FRAME || max > SESS_MAX_FRAME) return STEK_EINVAL;
+  /* The initiator's limit goes out in message 3, after the first input. */
+  if (ss->stats.bytes_received) return STEK_ESTATE;
+  ss->max_frame = ss->own_max = max;
+  return 0;
 }
 
 void sess_free(sess *ss) {
@@ -1141,7 +1206,9 @@ int sess_input(sess *ss, const uint8_t *in, size_t len) {
     long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off, max, &hdr);
     if (need == STEK_ETOOBIG) {
       snprintf(ss->why, sizeof ss->why, "a frame over the limit of %zu bytes (%s)", max,
-               ss->keyed ? "SESS_MAX_FRAME" : "NOISE_MAX_MESSAGE, before the handshake ends");
+               !ss->keyed                          ? "NOISE_MAX_MESSAGE, before the handshake ends"
+               : ss->max_frame == SESS_MAX_FRAME ? "SESS_MAX_FRAME"
+                                                   : "the max_frame agreed in the handshake");
     }
     if (need < 0) return sess_fail(ss, (int)need, "bad frame");
     if (need == 0) break;
@@ -1178,7 +1245,29 @@ void sess_consumed(sess *ss, size_t n) {
 
 int sess_state(const sess *ss) { return ss->state; }
 int sess_error(const sess *ss) { return ss->err; }
-void sess_stats(const sess *ss, stek_sync_stats *st) { *st = ss->stats; }
+/* Ops this side knows are still to move: the client's to send and to ask
+ * for, and those asked for whose answer has not come; the server's asked
+ * for and not yet sent.  (What the client will send the server is the
+ * client's to know.) */
+static uint64_t ops_left(const sess *ss) {
+  uint64_t n = ss->initiator ? ss->haves.len + ss->needs.len : ss->wants.len;
+  if (ss->initiator)
+    for (size_t i = 0; i < ss->n_batches; i++) n += ss->batches[i];
+  return n;
+}
+
+/* The counters, with the totals known so far (stek.h, stek_sync_stats):
+ * bytes_total adds to the bytes moved those already produced and not yet
+ * handed over, and for each op still to move the mean bytes of those that
+ * moved (OP_BYTES_GUESS before any has). */
+void sess_stats(const sess *ss, stek_sync_stats *st) {
+  *st = ss->stats;
+  uint64_t left = ss->state == SESS_DONE ? 0 : ops_left(ss);
+  uint64_t per_op = ss->wire_ops ? ss->wire_bytes / ss->wire_ops : OP_BYTES_GUESS;
+  st->ops_total = st->ops_sent + st->ops_received + left;
+  st->bytes_total = st->bytes_sent + st->bytes_received + (ss->out.len - ss->out.off) +
+                    left * per_op;
+}
 
 int sess_peer(const sess *ss, uint8_t id[STEK_DEVICE_ID_BYTES]) {
   if (!ss->has_peer) return STEK_ESTATE;

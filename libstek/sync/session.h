@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/mp.h"
 #include "stek.h"
 
 #define SESS_RUNNING 0
@@ -32,6 +33,9 @@
 
 /* Frames: a msgpack bin each, at most this many bytes of payload. */
 #define SESS_MAX_FRAME ((size_t)(STEK_MAX_CHANGE_BYTES + 64 * 1024))
+/* The smallest max_frame a side may advertise in the handshake: the
+ * Negentropy minimum (4096) plus 1024 for the message around it. */
+#define SESS_MIN_FRAME ((size_t)(4096 + 1024))
 
 typedef struct sess sess;
 
@@ -54,6 +58,27 @@ int sess_new_pair(sess **out, stek *s, stek_pair_confirm_cb confirm, void *ctx);
  * carries the sealed ops of the space it relays. */
 int sess_new_relay(sess **out, stek *s);
 void sess_free(sess *ss);
+
+/* The largest message this side accepts, advertised to the peer in the
+ * handshake (default SESS_MAX_FRAME): the session then uses the smaller of
+ * both sides' limits, each way.  A device short of memory sets it lower;
+ * it then cannot receive a change that does not fit in one message under
+ * it.  0, STEK_EINVAL (outside SESS_MIN_FRAME..SESS_MAX_FRAME) or
+ * STEK_ESTATE (not before the session's first sess_input()). */
+int sess_set_max_frame(sess *ss, size_t max);
+
+/* The messages a session sends (PROTOCOL.md §8, "Messages"), each the
+ * plaintext of one secretstream message, appended to w:
+ *   NEG   [1, m: bin]
+ *   OPS   [2, [wire: bin, ...], last: 0/1]; SEALED (sealed != 0) [7, ...]:
+ *         list is the n elements already encoded (len bytes)
+ *   WANT  [3, [id: bin(32), ...]]
+ *   DONE  [4] */
+void sess_msg_neg(mp_writer *w, const uint8_t *m, size_t n);
+void sess_msg_ops(mp_writer *w, int sealed, uint32_t n, const void *list, size_t len,
+                  int last);
+void sess_msg_want(mp_writer *w, const uint8_t (*ids)[32], uint32_t n);
+void sess_msg_done(mp_writer *w);
 
 /* Bytes received from the peer, any split.  0, or a negative code after
  * which the session has failed (its message in stek_errmsg()). */

@@ -271,7 +271,7 @@ static void progress_cb(void *ctx, const stek_sync_stats *st) {
   (*env)->CallVoidMethod(env, c->sink, g_sink_progress, (jlong)st->ops_sent,
                          (jlong)st->ops_received, (jlong)st->ops_total,
                          (jlong)st->bytes_sent, (jlong)st->bytes_received,
-                         (jlong)st->round_trips);
+                         (jlong)st->round_trips, (jlong)st->bytes_total);
 }
 
 /* The change callback runs on the thread of the call that committed, which
@@ -325,7 +325,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_sink_signal = (*env)->GetMethodID(env, sink, "signal", "([B[B[B[B[B)V");
   g_sink_space = (*env)->GetMethodID(env, sink, "space", "([B[B)V");
   g_sink_peer = (*env)->GetMethodID(env, sink, "peer", "([B[BI)Z");
-  g_sink_progress = (*env)->GetMethodID(env, sink, "progress", "(JJJJJJ)V");
+  g_sink_progress = (*env)->GetMethodID(env, sink, "progress", "(JJJJJJJ)V");
   g_sink_session_end = (*env)->GetMethodID(env, sink, "sessionEnd", "(I[B)V");
   g_sink_pair_confirm = (*env)->GetMethodID(env, sink, "pairConfirm", "([B)Z");
   (*env)->DeleteLocalRef(env, sink);

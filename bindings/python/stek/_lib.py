@@ -98,6 +98,7 @@ class SyncStats(Structure):
         ("bytes_sent", c_uint64),
         ("bytes_received", c_uint64),
         ("round_trips", c_uint64),
+        ("bytes_total", c_uint64),  # stek.h adds members at the end only
     ]
 
 

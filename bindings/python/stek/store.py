@@ -139,11 +139,12 @@ class SyncStats:
     bytes_sent: int = 0
     bytes_received: int = 0
     round_trips: int = 0
+    bytes_total: int = 0
 
     @classmethod
     def _of(cls, st: _lib.SyncStats) -> "SyncStats":
         return cls(st.ops_sent, st.ops_received, st.ops_total, st.bytes_sent,
-                   st.bytes_received, st.round_trips)
+                   st.bytes_received, st.round_trips, st.bytes_total)
 
 
 @dataclass(frozen=True)

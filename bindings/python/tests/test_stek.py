@@ -590,6 +590,13 @@ class TestSync(StoreTest):
         self.assertEqual(50 + JOIN_CHANGES, final.ops_received)
         self.assertTrue(all(x.bytes_received <= y.bytes_received
                             for x, y in zip(calls, calls[1:])))
+        # The totals: never below what moved, and exactly that at the end.
+        self.assertTrue(all(x.ops_sent + x.ops_received <= x.ops_total and
+                            x.bytes_sent + x.bytes_received <= x.bytes_total
+                            for x in calls))
+        self.assertEqual(final.ops_sent + final.ops_received, final.ops_total)
+        self.assertEqual(final.bytes_sent + final.bytes_received, final.bytes_total)
+        self.assertEqual(final, calls[-1])
 
     def test_cancel_from_progress_callback(self) -> None:
         a, b = self.pair()

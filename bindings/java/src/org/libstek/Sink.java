@@ -69,8 +69,9 @@ class Sink {
   SyncStats last;
 
   void progress(long sent, long received, long total, long bytesSent, long bytesReceived,
-      long roundTrips) {
-    last = new SyncStats(sent, received, total, bytesSent, bytesReceived, roundTrips);
+      long roundTrips, long bytesTotal) {
+    last = new SyncStats(sent, received, total, bytesSent, bytesReceived, roundTrips,
+        bytesTotal);
   }
 
   /** Pairing: do the users see the same six digits and agree? (false: refuse) */

@@ -164,8 +164,8 @@ final class Sync {
 
     @Override
     void progress(long sent, long received, long total, long bytesSent, long bytesReceived,
-        long roundTrips) {
-      super.progress(sent, received, total, bytesSent, bytesReceived, roundTrips);
+        long roundTrips, long bytesTotal) {
+      super.progress(sent, received, total, bytesSent, bytesReceived, roundTrips, bytesTotal);
       if (listener == null) return;
       SyncStats st = last;
       parent.callback(() -> {

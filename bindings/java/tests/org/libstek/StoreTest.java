@@ -305,6 +305,12 @@ public class StoreTest extends StekTestBase {
         assertEquals(1, st.opsSent());
         assertTrue(st.bytesSent() > 0 && st.roundTrips() > 0);
         assertFalse(progress.isEmpty());
+        for (SyncStats p : progress) { // totals never below what moved
+          assertTrue(p.opsSent() + p.opsReceived() <= p.opsTotal());
+          assertTrue(p.bytesSent() + p.bytesReceived() <= p.bytesTotal());
+        }
+        assertEquals(st.opsSent() + st.opsReceived(), st.opsTotal());
+        assertEquals(st.bytesSent() + st.bytesReceived(), st.bytesTotal());
         for (String t : threads) assertTrue(t, t.startsWith("stek-sync-"));
         assertEquals(20 + JOIN_CHANGES, changes.size());
         assertEquals(20, types.stream().filter("note"::equals).count());
