@@ -6,6 +6,7 @@
  */
 #include "store/rank.h"
 
+#include <math.h>
 #include <string.h>
 
 #define K1 1.2
@@ -16,19 +17,6 @@ typedef struct rank_stats {
   double *idf; /* per phrase */
   double *avg; /* per column: average length in tokens */
 } rank_stats;
-
-/* Natural logarithm of x > 0, to a few ulps: enough for a ranking, and
- * no libm for the library to link.  x = m * 2^e with m in [1, 2), then
- * ln m = 2 atanh(z), z = (m - 1) / (m + 1) <= 1/3, by its series. */
-static double ln(double x) {
-  static const double ln2 = 0.69314718055994530942;
-  int e = 0;
-  while (x >= 2.0) x /= 2.0, e++;
-  while (x < 1.0) x *= 2.0, e--;
-  double z = (x - 1.0) / (x + 1.0), z2 = z * z, term = z, sum = 0.0;
-  for (int k = 1; k < 60; k += 2, term *= z2) sum += term / k;
-  return 2.0 * sum + e * ln2;
-}
 
 static int count_row(const Fts5ExtensionApi *x, Fts5Context *fts, void *p) {
   (void)x;
@@ -63,7 +51,7 @@ static int stats_load(const Fts5ExtensionApi *x, Fts5Context *fts, rank_stats **
     sqlite3_int64 hits = 0;
     rc = x->xQueryPhrase(fts, p, &hits, count_row);
     /* As bm25(): a phrase in more than half the rows still counts a little. */
-    double idf = ln(((double)rows - (double)hits + 0.5) / ((double)hits + 0.5));
+    double idf = log(((double)rows - (double)hits + 0.5) / ((double)hits + 0.5));
     st->idf[p] = idf > 1e-6 ? idf : 1e-6;
   }
   if (rc == SQLITE_OK) rc = x->xSetAuxdata(fts, st, sqlite3_free);
