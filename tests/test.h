@@ -140,6 +140,20 @@ static inline void test_join(stek *from, stek *to) {
   stek_free(share);
 }
 
+/* Write n "directory" records, one change each, their org "TAG i". */
+static inline int test_put_n(stek *s, const char *tag, int n) {
+  for (int i = 0; i < n; i++) {
+    uint8_t id[16];
+    char text[64];
+    snprintf(text, sizeof text, "%s %d", tag, i);
+    stek_value v = {.kind = STEK_VALUE_STR, .str = text};
+    stek_id_new(id);
+    int rc = stek_put(s, "directory", id, "org", &v);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 /* ---- a controllable clock ---- */
 
 typedef struct test_clock {

@@ -195,19 +195,6 @@ static int hash_of_set(const held *h, stek *keys, uint8_t out[32]) {
   return 0;
 }
 
-static int put_n(stek *s, const char *tag, int n) {
-  for (int i = 0; i < n; i++) {
-    uint8_t id[16];
-    char text[64];
-    snprintf(text, sizeof text, "%s %d", tag, i);
-    stek_value v = {.kind = STEK_VALUE_STR, .str = text};
-    stek_id_new(id);
-    int rc = stek_put(s, "directory", id, "org", &v);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
 /* After a cut: nothing held before is gone, nothing appeared that neither
  * side had, and each store is exactly the state of the changes it holds. */
 static int cut_kept_everything(stek *a, stek *b, const held *a0, const held *b0, held *a1,
@@ -249,7 +236,7 @@ static void cut_everywhere(int m_client) {
   stek *m = open_in("proto", "m"), *n = open_in("proto", "n");
   CHECK_OK(stek_space_create(m, "s", space));
   test_join(m, n);
-  CHECK_OK(put_n(m, "m", EACH));
+  CHECK_OK(test_put_n(m, "m", EACH));
   CHECK_OK(held_of(m, &m0));
   CHECK_OK(held_of(n, &n0));
   stek_close(m);

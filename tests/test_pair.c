@@ -48,19 +48,6 @@ static stek *open_user(const char *name, user *u) {
   return test_store(&dir, name, &cfg);
 }
 
-static int put_n(stek *s, const char *tag, int n) {
-  for (int i = 0; i < n; i++) {
-    uint8_t id[16];
-    char text[64];
-    snprintf(text, sizeof text, "%s %d", tag, i);
-    stek_value v = {.kind = STEK_VALUE_STR, .str = text};
-    stek_id_new(id);
-    int rc = stek_put(s, "directory", id, "org", &v);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
 /* device pairs with member, the device's user being u; the results of
  * both sides in *dev_rc and *mem_rc. */
 static void pair(stek *device, stek *member, user *u, int *dev_rc, int *mem_rc) {
@@ -110,7 +97,7 @@ static void test_pair_both_screens_show_the_same_digits_and_the_device_gets_the_
   uint8_t space[16], got[16];
   int drc, mrc;
   CHECK_OK(stek_space_create(m, "Bezemheide", space));
-  CHECK_OK(put_n(m, "m", 20));
+  CHECK_OK(test_put_n(m, "m", 20));
   CHECK_OK(stek_pair_offer(m, 60000));
   pair(d, m, &du, &drc, &mrc);
   CHECK_OK(drc);
@@ -452,7 +439,7 @@ static void test_pair_over_tcp_joins_and_syncs(void) {
   stek_server *srv;
   uint8_t space[16], got[16];
   CHECK_OK(stek_space_create(m, "Bezemheide", space));
-  CHECK_OK(put_n(m, "m", 10));
+  CHECK_OK(test_put_n(m, "m", 10));
   CHECK_OK(start_member_server(&srv, "m", &mu));
   int port = stek_server_port(srv);
   /* No offer yet: refused at the first message. */

@@ -45,19 +45,6 @@ static stek *open_at(const char *name) { return test_store(&dir, name, NULL); }
 
 static void join(stek *from, stek *to) { test_join(from, to); }
 
-static int put_n(stek *s, const char *tag, int n) {
-  for (int i = 0; i < n; i++) {
-    uint8_t id[16];
-    char text[64];
-    snprintf(text, sizeof text, "%s %d", tag, i);
-    stek_value v = {.kind = STEK_VALUE_STR, .str = text};
-    stek_id_new(id);
-    int rc = stek_put(s, "directory", id, "org", &v);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
 /* Move bytes both ways until both are done or one fails.  cut: stop
  * delivering server output after this many bytes (0: never).  flip: flip
  * the byte at this offset of the server's output (0: never). */
@@ -126,8 +113,8 @@ static void test_two_devices_converge(void) {
   char receipt[STEK_RECEIPT_BYTES];
   CHECK_OK(stek_space_create(a, "s", space));
   join(a, b);
-  CHECK_OK(put_n(a, "a", 30));
-  CHECK_OK(put_n(b, "b", 20));
+  CHECK_OK(test_put_n(a, "a", 30));
+  CHECK_OK(test_put_n(b, "b", 20));
   CHECK_OK(stek_signal_record(b, "debt", "site", "text", receipt));
   CHECK_OK(run(a, b, 0, 0, &st, NULL));
   CHECK(same_hash(a, b));
@@ -147,8 +134,8 @@ static void test_three_nodes_converge_through_the_middle(void) {
   CHECK_OK(stek_space_create(a, "s", space));
   join(a, b);
   join(a, c);
-  CHECK_OK(put_n(a, "a", 10));
-  CHECK_OK(put_n(c, "c", 10));
+  CHECK_OK(test_put_n(a, "a", 10));
+  CHECK_OK(test_put_n(c, "c", 10));
   CHECK_OK(run(a, b, 0, 0, NULL, NULL));
   CHECK_OK(run(b, c, 0, 0, NULL, NULL));
   CHECK_OK(run(a, b, 0, 0, NULL, NULL));
@@ -166,7 +153,7 @@ static void test_peer_of_another_space_is_refused(void) {
   int server_err = 0;
   CHECK_OK(stek_space_create(a, "one", s1));
   CHECK_OK(stek_space_create(x, "two", s2));
-  CHECK_OK(put_n(x, "x", 5));
+  CHECK_OK(test_put_n(x, "x", 5));
   CHECK_OK(stek_state_hash(a, before));
   CHECK(run(x, a, 0, 0, NULL, &server_err) != 0);
   CHECK(server_err == STEK_ESIGNATURE);
@@ -298,7 +285,7 @@ static void test_cut_sync_resumes_with_only_what_is_missing(void) {
   stek_sync_stats st;
   CHECK_OK(stek_space_create(a, "s", space));
   join(a, b);
-  CHECK_OK(put_n(b, "b", 200));
+  CHECK_OK(test_put_n(b, "b", 200));
   static const size_t cuts[] = {64, 700, 7000, 25000};
   for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++)
     run(a, b, cuts[i], 0, NULL, NULL); /* the connection dies at byte cuts[i] */
@@ -323,8 +310,8 @@ static int sync_limited(size_t n, size_t client_max, size_t server_max, size_t *
   stek_sync_stats st;
   int rc = stek_space_create(a, "s", space);
   join(a, b);
-  if (!rc) rc = put_n(a, "a", (int)n);
-  if (!rc) rc = put_n(b, "b", (int)n);
+  if (!rc) rc = test_put_n(a, "a", (int)n);
+  if (!rc) rc = test_put_n(b, "b", (int)n);
   client_max_frame = client_max;
   server_max_frame = server_max;
   if (!rc) rc = run(a, b, 0, 0, &st, NULL);
@@ -427,7 +414,7 @@ static void test_invitation_joins_once_and_expires(void) {
   size_t n;
   const char *name;
   CHECK_OK(stek_space_create(a, "Bezemheide", space));
-  CHECK_OK(put_n(a, "a", 5));
+  CHECK_OK(test_put_n(a, "a", 5));
   CHECK_OK(stek_invite_create(a, 60000, token));
   CHECK(strlen(token) == STEK_INVITE_BYTES - 1 && strncmp(token, "STEK-", 5) == 0);
   for (size_t i = 0; i < sizeof token; i++)
@@ -506,8 +493,8 @@ static void test_blind_relay_carries_ops_it_cannot_read(void) {
   uint8_t id[16];
   stek_id_new(id);
   CHECK_OK(stek_put(a, "directory", id, "org", &v));
-  CHECK_OK(put_n(a, "a", 9));
-  CHECK_OK(put_n(c, "c", 5));
+  CHECK_OK(test_put_n(a, "a", 9));
+  CHECK_OK(test_put_n(c, "c", 5));
 
   relay_client = 1;
   int rc1 = run(a, r, 0, 0, NULL, NULL); /* a hands its ops to the relay */
