@@ -8,11 +8,19 @@ import java.util.Arrays;
  * (an app must give one; without it the file is plaintext SQLite, for tests
  * and tools), the Argon2id cost, and where the time zone files are (Android
  * apps ship their own copy). Fluent setters; a Store keeps its own copy.
+ *
+ * <p>Every native call that opens a store (Store, its async operations,
+ * Server, Announcer) is given this object, and stekjni.c's arg_config reads
+ * its fields by name -- the one place that turns it into a stek_config. A
+ * new option is a field here and a line there; a field renamed without it
+ * fails when the library loads. Strings are kept as UTF-8 bytes, as they
+ * cross to C.
  */
 public final class StoreOptions {
+  // Read by stekjni.c (arg_config): keep the names and types in step.
   byte[] passphrase;
   long opslimit, memlimit;
-  String zoneinfoDir;
+  byte[] zoneinfoDir;
 
   public StoreOptions passphrase(String p) {
     return passphrase(p == null ? null : p.getBytes(StandardCharsets.UTF_8));
@@ -38,8 +46,16 @@ public final class StoreOptions {
 
   /** The folder of IANA TZif files; null: $TZDIR, else /usr/share/zoneinfo. */
   public StoreOptions zoneinfoDir(String dir) {
-    zoneinfoDir = dir;
+    zoneinfoDir = utf8(dir);
     return this;
+  }
+
+  /** A string as C takes it (null stays null); NUL cannot cross. */
+  private static byte[] utf8(String s) {
+    if (s == null) return null;
+    if (s.indexOf('\0') >= 0)
+      throw new StekException(StekException.EINVAL, "a string holds a NUL character");
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   StoreOptions copy() {
