@@ -48,7 +48,8 @@ static jmethodID g_sink_changed, g_sink_record_begin, g_sink_field_int,
     g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress, g_sink_session_end,
     g_sink_pair_confirm;
 /* The fields of org.libstek.StoreOptions that arg_config reads. */
-static jfieldID g_opts_passphrase, g_opts_opslimit, g_opts_memlimit, g_opts_zoneinfo_dir;
+static jfieldID g_opts_passphrase, g_opts_opslimit, g_opts_memlimit, g_opts_zoneinfo_dir,
+    g_opts_local_tz;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -209,6 +210,7 @@ static int arg_config(JNIEnv *env, args *a, stek_config *cfg, jobject opts) {
   cfg->pwhash_opslimit = (unsigned long long)(*env)->GetLongField(env, opts, g_opts_opslimit);
   cfg->pwhash_memlimit = (size_t)(*env)->GetLongField(env, opts, g_opts_memlimit);
   cfg->zoneinfo_dir = arg_field(env, a, opts, g_opts_zoneinfo_dir, NULL);
+  cfg->local_tz = arg_field(env, a, opts, g_opts_local_tz, NULL);
   return a->failed ? -1 : 0;
 }
 
@@ -365,6 +367,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_opts_opslimit = (*env)->GetFieldID(env, opts, "opslimit", "J");
   g_opts_memlimit = (*env)->GetFieldID(env, opts, "memlimit", "J");
   g_opts_zoneinfo_dir = (*env)->GetFieldID(env, opts, "zoneinfoDir", "[B");
+  g_opts_local_tz = (*env)->GetFieldID(env, opts, "localTz", "[B");
   (*env)->DeleteLocalRef(env, opts);
   if ((*env)->ExceptionCheck(env)) return JNI_ERR;
   return JNI_VERSION_1_6;
