@@ -3,9 +3,10 @@
  *
  * Every native method is a static method of org.libstek.Native and does
  * one stek.h call (Native.java lists the few that pick between two, and
- * what is not bound): it copies its arguments out of Java arrays, calls the
- * library, and either returns the result or throws StekException with the
- * code and stek_errmsg().  Strings cross as byte[] of standard UTF-8 (the
+ * what is not bound): it copies its arguments out of Java arrays (and, to
+ * open a store, a StoreOptions' fields: arg_config), calls the library,
+ * and either returns the result or throws StekException with the code and
+ * stek_errmsg().  Strings cross as byte[] of standard UTF-8 (the
  * Java side encodes and decodes them), never through GetStringUTFChars,
  * whose "modified UTF-8" would mangle characters outside the BMP and NUL.
  * Results that are lists come back through calls on an org.libstek.Sink
