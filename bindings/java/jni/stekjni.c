@@ -3,9 +3,10 @@
  *
  * Every native method is a static method of org.libstek.Native and does
  * one stek.h call (Native.java lists the few that pick between two, and
- * what is not bound): it copies its arguments out of Java arrays, calls the
- * library, and either returns the result or throws StekException with the
- * code and stek_errmsg().  Strings cross as byte[] of standard UTF-8 (the
+ * what is not bound): it copies its arguments out of Java arrays (and, to
+ * open a store, a StoreOptions' fields: arg_config), calls the library,
+ * and either returns the result or throws StekException with the code and
+ * stek_errmsg().  Strings cross as byte[] of standard UTF-8 (the
  * Java side encodes and decodes them), never through GetStringUTFChars,
  * whose "modified UTF-8" would mangle characters outside the BMP and NUL.
  * Results that are lists come back through calls on an org.libstek.Sink
@@ -47,6 +48,9 @@ static jmethodID g_sink_changed, g_sink_record_begin, g_sink_field_int,
     g_sink_field_str, g_sink_field_list, g_sink_record_end, g_sink_occurrence,
     g_sink_signal, g_sink_space, g_sink_peer, g_sink_progress, g_sink_session_end,
     g_sink_pair_confirm;
+/* The fields of org.libstek.StoreOptions that arg_config reads. */
+static jfieldID g_opts_passphrase, g_opts_opslimit, g_opts_memlimit, g_opts_zoneinfo_dir,
+    g_opts_local_tz;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -77,9 +81,11 @@ static jbyteArray out_str(JNIEnv *env, const char *s) {
   return s ? out_bytes(env, s, strlen(s)) : NULL;
 }
 
-/* The C copies of one call's arguments, freed together by args_free(). */
+/* The C copies of one call's arguments, freed together by args_free();
+ * a secret's copy (arg_secret) is zeroed first. */
 typedef struct args {
   void *p[16];
+  size_t wipe[16]; /* bytes of p[i] to zero before it is freed */
   int n;
   int failed;
 } args;
@@ -91,12 +97,20 @@ static void *args_keep(JNIEnv *env, args *a, void *p) {
     throw_code(env, STEK_ENOMEM, "out of memory");
     return NULL;
   }
+  a->wipe[a->n] = 0;
   a->p[a->n++] = p;
   return p;
 }
 
+/* Called through a volatile pointer, so that zeroing a buffer just before
+ * it is freed is not optimised away as a dead store. */
+static void *(*const volatile wipe_bytes)(void *, int, size_t) = memset;
+
 static void args_free(args *a) {
-  for (int i = 0; i < a->n; i++) free(a->p[i]);
+  for (int i = 0; i < a->n; i++) {
+    if (a->wipe[i]) wipe_bytes(a->p[i], 0, a->wipe[i]);
+    free(a->p[i]);
+  }
   a->n = 0;
 }
 
@@ -110,6 +124,13 @@ static const char *arg_str(JNIEnv *env, args *a, jbyteArray b, size_t *len) {
   (*env)->GetByteArrayRegion(env, b, 0, n, (jbyte *)p);
   p[n] = 0;
   if (len) *len = (size_t)n;
+  return p;
+}
+
+/* arg_str for a passphrase: args_free() zeroes the copy before freeing it. */
+static const char *arg_secret(JNIEnv *env, args *a, jbyteArray b, size_t *len) {
+  const char *p = arg_str(env, a, b, len);
+  if (p) a->wipe[a->n - 1] = *len;
   return p;
 }
 
@@ -168,16 +189,29 @@ static stek *handle(JNIEnv *env, jlong h) {
   return ((jstek *)(intptr_t)h)->s;
 }
 
-/* The config a Java StoreOptions describes. */
-static int arg_config(JNIEnv *env, args *a, stek_config *cfg, jbyteArray pass,
-                      jlong opslimit, jlong memlimit, jbyteArray zoneinfo) {
+/* A byte[] field of obj, copied as arg_str (or arg_secret) does. */
+static const char *arg_field(JNIEnv *env, args *a, jobject obj, jfieldID f, size_t *secret_len) {
+  jbyteArray b = (jbyteArray)(*env)->GetObjectField(env, obj, f);
+  const char *p = secret_len ? arg_secret(env, a, b, secret_len) : arg_str(env, a, b, NULL);
+  if (b) (*env)->DeleteLocalRef(env, b);
+  return p;
+}
+
+/* The stek_config a Java StoreOptions describes (null: the defaults), its
+ * strings copied into a (the passphrase wiped by args_free).  The one
+ * place that reads StoreOptions: every call that opens a store (open,
+ * announcerStart, serverStart) comes through here, so an option added to
+ * StoreOptions is read here alone. */
+static int arg_config(JNIEnv *env, args *a, stek_config *cfg, jobject opts) {
   stek_config_init(cfg);
+  if (!opts) return 0;
   size_t plen = 0;
-  cfg->passphrase = arg_str(env, a, pass, &plen);
+  cfg->passphrase = arg_field(env, a, opts, g_opts_passphrase, &plen);
   cfg->passphrase_len = plen;
-  cfg->pwhash_opslimit = (unsigned long long)opslimit;
-  cfg->pwhash_memlimit = (size_t)memlimit;
-  cfg->zoneinfo_dir = arg_str(env, a, zoneinfo, NULL);
+  cfg->pwhash_opslimit = (unsigned long long)(*env)->GetLongField(env, opts, g_opts_opslimit);
+  cfg->pwhash_memlimit = (size_t)(*env)->GetLongField(env, opts, g_opts_memlimit);
+  cfg->zoneinfo_dir = arg_field(env, a, opts, g_opts_zoneinfo_dir, NULL);
+  cfg->local_tz = arg_field(env, a, opts, g_opts_local_tz, NULL);
   return a->failed ? -1 : 0;
 }
 
@@ -311,7 +345,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_bytes = global_class(env, "[B");
   g_bytes_array = global_class(env, "[[B");
   jclass sink = (*env)->FindClass(env, "org/libstek/Sink");
-  if (!g_exception || !g_long || !g_bytes || !g_bytes_array || !sink) return JNI_ERR;
+  jclass opts = (*env)->FindClass(env, "org/libstek/StoreOptions");
+  if (!g_exception || !g_long || !g_bytes || !g_bytes_array || !sink || !opts) return JNI_ERR;
   g_exception_make = (*env)->GetStaticMethodID(env, g_exception, "fromNative",
                                                "(I[B)Lorg/libstek/StekException;");
   g_long_value = (*env)->GetMethodID(env, g_long, "longValue", "()J");
@@ -329,6 +364,12 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   g_sink_session_end = (*env)->GetMethodID(env, sink, "sessionEnd", "(I[B)V");
   g_sink_pair_confirm = (*env)->GetMethodID(env, sink, "pairConfirm", "([B)Z");
   (*env)->DeleteLocalRef(env, sink);
+  g_opts_passphrase = (*env)->GetFieldID(env, opts, "passphrase", "[B");
+  g_opts_opslimit = (*env)->GetFieldID(env, opts, "opslimit", "J");
+  g_opts_memlimit = (*env)->GetFieldID(env, opts, "memlimit", "J");
+  g_opts_zoneinfo_dir = (*env)->GetFieldID(env, opts, "zoneinfoDir", "[B");
+  g_opts_local_tz = (*env)->GetFieldID(env, opts, "localTz", "[B");
+  (*env)->DeleteLocalRef(env, opts);
   if ((*env)->ExceptionCheck(env)) return JNI_ERR;
   return JNI_VERSION_1_6;
 }
@@ -385,15 +426,13 @@ JNIEXPORT jlong JNICALL FN(debugHeapInUse)(JARGS) {
 
 /* ---- Store -------------------------------------------------------------- */
 
-JNIEXPORT jlong JNICALL FN(open)(JARGS, jbyteArray jpath, jbyteArray pass,
-                                 jlong ops, jlong mem, jbyteArray zoneinfo) {
+JNIEXPORT jlong JNICALL FN(open)(JARGS, jbyteArray jpath, jobject opts) {
   (void)cls;
   args a = {0};
   stek_config cfg;
-  stek_config_init(&cfg);
   const char *path = arg_str(env, &a, jpath, NULL);
   jlong result = 0;
-  if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
+  if (path && arg_config(env, &a, &cfg, opts) == 0) {
     jstek *h = calloc(1, sizeof *h);
     if (!h) {
       throw_code(env, STEK_ENOMEM, NULL);
@@ -408,8 +447,6 @@ JNIEXPORT jlong JNICALL FN(open)(JARGS, jbyteArray jpath, jbyteArray pass,
       }
     }
   }
-  /* The config's passphrase copy is wiped before it is freed. */
-  if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
   args_free(&a);
   return result;
 }
@@ -430,12 +467,11 @@ JNIEXPORT void JNICALL FN(rekey)(JARGS, jlong h, jbyteArray pass) {
   if (!s) return;
   args a = {0};
   size_t len = 0;
-  const char *p = arg_str(env, &a, pass, &len);
+  const char *p = arg_secret(env, &a, pass, &len);
   if (!a.failed) {
     int rc = stek_rekey(s, p, len);
     if (rc != STEK_OK) throw_rc(env, s, rc);
   }
-  if (p) memset((void *)p, 0, len);
   args_free(&a);
 }
 
@@ -1140,20 +1176,18 @@ JNIEXPORT void JNICALL FN(discover)(JARGS, jlong h, jlong timeout_ms,
 
 /* ---- Announcer ---------------------------------------------------------- */
 
-JNIEXPORT jlong JNICALL FN(announcerStart)(JARGS, jbyteArray jpath, jbyteArray pass,
-                                           jlong ops, jlong mem, jbyteArray zoneinfo,
+JNIEXPORT jlong JNICALL FN(announcerStart)(JARGS, jbyteArray jpath, jobject opts,
                                            jint serve_port, jlong period_ms,
                                            jbyteArray jaddress, jint port) {
   (void)cls;
   args a = {0};
   stek_config cfg;
-  stek_config_init(&cfg);
   const char *path = arg_str(env, &a, jpath, NULL);
   const char *address = arg_str(env, &a, jaddress, NULL);
   jlong result = 0;
   if (serve_port < 0 || serve_port > 65535 || port < 0 || port > 65535) {
     throw_code(env, STEK_EINVAL, "a port is 0 to 65535");
-  } else if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
+  } else if (path && arg_config(env, &a, &cfg, opts) == 0) {
     stek_announce_options o;
     stek_announce_options_init(&o);
     o.serve_port = (uint16_t)serve_port;
@@ -1169,7 +1203,6 @@ JNIEXPORT jlong JNICALL FN(announcerStart)(JARGS, jbyteArray jpath, jbyteArray p
       result = (jlong)(intptr_t)an;
     }
   }
-  if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
   args_free(&a);
   return result;
 }
@@ -1238,20 +1271,18 @@ static int server_confirm_cb(void *ctx, const char sas[7]) {
 /* max_peers, idle_ms, session_ms: stek_server_options (Server.Options
  * starts from stek.h's defaults); sink (may be null) hears sessionEnd and,
  * if pair, is asked pairConfirm -- both on the server's thread. */
-JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass,
-                                        jlong ops, jlong mem, jbyteArray zoneinfo,
+JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jobject opts,
                                         jbyteArray jbind, jint port, jint max_peers,
                                         jlong idle_ms, jlong session_ms, jobject sink,
                                         jboolean pair) {
   (void)cls;
   args a = {0};
   stek_config cfg;
-  stek_config_init(&cfg);
   const char *path = arg_str(env, &a, jpath, NULL);
   const char *bind_addr = arg_str(env, &a, jbind, NULL);
   jlong result = 0;
   jserver *js = NULL;
-  if (path && arg_config(env, &a, &cfg, pass, ops, mem, zoneinfo) == 0) {
+  if (path && arg_config(env, &a, &cfg, opts) == 0) {
     js = calloc(1, sizeof *js);
     if (!js) throw_code(env, STEK_ENOMEM, NULL);
   }
@@ -1284,7 +1315,6 @@ JNIEXPORT jlong JNICALL FN(serverStart)(JARGS, jbyteArray jpath, jbyteArray pass
       result = (jlong)(intptr_t)js;
     }
   }
-  if (cfg.passphrase) memset((void *)cfg.passphrase, 0, cfg.passphrase_len);
   args_free(&a);
   return result;
 }

@@ -68,9 +68,8 @@ public final class Announcer implements AutoCloseable {
       Options announce) {
     StoreOptions o = options.copy();
     try {
-      return new Announcer(Native.announcerStart(Native.c(storePath), o.passphrase, o.opslimit,
-          o.memlimit, Native.c(o.zoneinfoDir), servePort, announce.periodMs,
-          Native.c(announce.address), announce.port), servePort);
+      return new Announcer(Native.announcerStart(Native.c(storePath), o, servePort,
+          announce.periodMs, Native.c(announce.address), announce.port), servePort);
     } finally {
       o.wipe();
     }

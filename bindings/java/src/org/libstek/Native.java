@@ -109,9 +109,10 @@ final class Native {
    */
   static native long debugHeapInUse();
 
-  // ---- Store (h: the handle from open(); 0 throws ESTATE)
-  static native long open(byte[] path, byte[] passphrase, long opslimit, long memlimit,
-      byte[] zoneinfoDir);
+  // ---- Store (h: the handle from open(); 0 throws ESTATE). Every call
+  // that opens a store takes its StoreOptions whole (stekjni.c's
+  // arg_config reads the fields).
+  static native long open(byte[] path, StoreOptions options);
   static native void close(long h);
   static native void rekey(long h, byte[] passphrase);
   static native void setChangeSink(long h, Sink sink);
@@ -173,14 +174,13 @@ final class Native {
       Sink sink);
 
   // ---- Announcer
-  static native long announcerStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
-      byte[] zoneinfoDir, int servePort, long periodMs, byte[] address, int port);
+  static native long announcerStart(byte[] path, StoreOptions options, int servePort,
+      long periodMs, byte[] address, int port);
   static native void announcerStop(long announcer);
 
   // ---- Server
-  static native long serverStart(byte[] path, byte[] passphrase, long opslimit, long memlimit,
-      byte[] zoneinfoDir, byte[] bindAddr, int port, int maxPeers, long idleMs, long sessionMs,
-      Sink sink, boolean pair);
+  static native long serverStart(byte[] path, StoreOptions options, byte[] bindAddr, int port,
+      int maxPeers, long idleMs, long sessionMs, Sink sink, boolean pair);
   static native int serverPort(long srv);
   static native long[] serverCounts(long srv);
   static native void serverStop(long srv);

@@ -138,9 +138,8 @@ public final class Server implements AutoCloseable {
     Options so = serverOptions;
     Callbacks cb = so.onSessionEnd != null || so.pairConfirm != null ? new Callbacks(so) : null;
     try {
-      return new Server(Native.serverStart(Native.c(storePath), o.passphrase, o.opslimit,
-          o.memlimit, Native.c(o.zoneinfoDir), Native.c(bindAddr), port, so.maxPeers, so.idleMs,
-          so.sessionMs, cb, so.pairConfirm != null), cb);
+      return new Server(Native.serverStart(Native.c(storePath), o, Native.c(bindAddr), port,
+          so.maxPeers, so.idleMs, so.sessionMs, cb, so.pairConfirm != null), cb);
     } finally {
       o.wipe();
     }

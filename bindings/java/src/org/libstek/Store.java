@@ -76,8 +76,7 @@ public final class Store implements AutoCloseable {
   /** Open (creating if missing) the store at path; throws EKEY on a wrong passphrase. */
   public static Store open(String path, StoreOptions options) {
     StoreOptions o = options.copy();
-    long h = Native.open(Native.c(path), o.passphrase, o.opslimit, o.memlimit,
-        Native.c(o.zoneinfoDir));
+    long h = Native.open(Native.c(path), o);
     Store s = new Store(path, o, h);
     try {
       List<Space> sp = s.spaces();
@@ -682,8 +681,7 @@ public final class Store implements AutoCloseable {
 
   /** Open a worker's handle (on the worker thread). */
   static Store openWorker(Sync.Target t) {
-    long h = Native.open(Native.c(t.path()), t.options().passphrase, t.options().opslimit,
-        t.options().memlimit, Native.c(t.options().zoneinfoDir));
+    long h = Native.open(Native.c(t.path()), t.options());
     Store w = new Store(t.path(), t.options(), h);
     if (t.space() != null) w.useSpace(t.space());
     return w;
