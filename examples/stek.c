@@ -861,7 +861,7 @@ static int parse_k(const char *text, int *k) {
 /* signal report [--k N] [--format csv|svg] */
 static int cmd_signal_report(cli *c, const args *a) {
   const char *fmt = a->opt[1] ? a->opt[1] : "csv";
-  int k, format = !strcmp(fmt, "csv") ? STEK_REPORT_CSV
+  int k = 0, format = !strcmp(fmt, "csv") ? STEK_REPORT_CSV
                   : !strcmp(fmt, "svg") ? STEK_REPORT_SVG : 0;
   char *out = NULL;
   if (parse_k(a->opt[0], &k)) return EXIT_USAGE;

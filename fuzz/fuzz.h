@@ -55,8 +55,8 @@ static inline void fuzz_rmtree(const char *path) {
     while ((e = readdir(d))) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
       char sub[1024];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      fuzz_rmtree(sub);
+      if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
+        fuzz_rmtree(sub);
     }
     closedir(d);
     rmdir(path);

@@ -80,8 +80,8 @@ static inline void test_rmtree(const char *path) {
     while ((e = readdir(d))) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
       char sub[4096];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      test_rmtree(sub);
+      if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
+        test_rmtree(sub);
     }
     closedir(d);
     rmdir(path);

@@ -63,7 +63,11 @@ static int within(const held *a, const held *b, const held *c) {
 /* ---- store files ---- */
 
 static void sub_path(const char *sub, const char *name, char *out, size_t cap) {
-  snprintf(out, cap, "%s/%s%s%s", dir.path, sub, name ? "/" : "", name ? name : "");
+  if (snprintf(out, cap, "%s/%s%s%s", dir.path, sub, name ? "/" : "", name ? name : "") >=
+      (int)cap) {
+    fprintf(stderr, "path too long: %s/%s\n", dir.path, sub);
+    exit(2);
+  }
 }
 
 static stek *open_in(const char *sub, const char *name) {

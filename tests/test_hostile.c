@@ -853,7 +853,7 @@ static int read_message_table(row *rows, int max) {
     char *end = tick ? strchr(tick + 1, '`') : NULL;
     if (!end) break;
     *bar = 0;
-    snprintf(rows[n].name, sizeof rows[n].name, "%s", line + 2);
+    snprintf(rows[n].name, sizeof rows[n].name, "%.127s", line + 2);
     if (row_bytes(&rows[n], tick + 1, (size_t)(end - tick - 1))) break;
     n++;
   }

@@ -125,7 +125,7 @@ static int parse_doc(const char *path, vec *out, int max) {
     if (strncmp(line, "vector: ", 8) == 0 && n + 1 < max) {
       n++;
       memset(&out[n], 0, sizeof out[n]);
-      snprintf(out[n].name, sizeof out[n].name, "%s", line + 8);
+      snprintf(out[n].name, sizeof out[n].name, "%.63s", line + 8);
       cur = NULL;
       continue;
     }

@@ -426,7 +426,7 @@ static int write_copy(store *st, const char *tmp, const store_secret *next, vfs 
   if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       *nv ? vfs_name(*nv) : NULL) != SQLITE_OK ||
       sqlite3_exec(dst, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
-    snprintf(st->err, sizeof st->err, "rekey: cannot create %s: %s", tmp,
+    snprintf(st->err, sizeof st->err, "rekey: cannot create %.120s: %s", tmp,
              dst ? sqlite3_errmsg(dst) : "out of memory");
     sqlite3_close(dst);
     return STEK_EIO;
