@@ -608,8 +608,9 @@ typedef struct stek_announce_options {
   /* Time between two rounds of beacons, in ms; default
    * STEK_DISCOVERY_PERIOD_MS, at least 10.  The first round goes at once. */
   int64_t period_ms;
-  /* Where to send: a numeric IPv4 or IPv6 address, or NULL for both the
-   * broadcast address and the multicast group above. */
+  /* Where to send: a numeric IPv4 or IPv6 address (STEK_DISCOVERY_BROADCAST
+   * or STEK_DISCOVERY_GROUP alone too), or NULL for both the broadcast
+   * address and the multicast group above. */
   const char *address;
   /* UDP port to send to; default STEK_DISCOVERY_PORT. */
   uint16_t port;

@@ -321,11 +321,11 @@ int stek_announcer_start(stek_announcer **out, const char *store_path,
    * caller's answer rather than a thread's silent failure. */
   parse_addr(a->dest[0].ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, &any);
   uvrc = uv_udp_bind(&a->udp, (const struct sockaddr *)&any, 0);
-  if (!uvrc && !opt->address) {
-    uvrc = uv_udp_set_broadcast(&a->udp, 1);
-    /* Scoped to the link: no router forwards it. */
-    if (!uvrc) uvrc = uv_udp_set_multicast_ttl(&a->udp, 1);
-  }
+  /* Whatever the destination: an address given may be the broadcast one
+   * (without SO_BROADCAST every send fails, EACCES) or the group. */
+  if (!uvrc) uvrc = uv_udp_set_broadcast(&a->udp, 1);
+  /* Scoped to the link: no router forwards it. */
+  if (!uvrc) uvrc = uv_udp_set_multicast_ttl(&a->udp, 1);
   if (!uvrc) uvrc = uv_timer_start(&a->timer, on_round, 0, a->period_ms);
   if (!uvrc) uvrc = uv_thread_create(&a->thread, announcer_main, a);
   if (uvrc) {
