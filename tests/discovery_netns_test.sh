@@ -38,10 +38,12 @@ fi
 # Inside the namespace: only lo, down.  The routes carry a source address
 # because lo's 127.0.0.1 is host-scoped and a link-scoped route would
 # otherwise pick none: beacons would come from 0.0.0.0.
-ip link set lo up
-ip link set lo multicast on
-ip route add 239.0.0.0/8 dev lo src 127.0.0.1
-ip route add broadcast 255.255.255.255 dev lo src 127.0.0.1 table local
+# A namespace whose lo cannot be set up is the host's limit, not stek's.
+setup() { "$@" || { echo "skip: in the namespace, '$*' failed"; exit "$SKIP"; }; }
+setup ip link set lo up
+setup ip link set lo multicast on
+setup ip route add 239.0.0.0/8 dev lo src 127.0.0.1
+setup ip route add broadcast 255.255.255.255 dev lo src 127.0.0.1 table local
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stek-discovery-netns-test.XXXXXX")
 bg_pids=()
