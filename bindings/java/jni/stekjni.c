@@ -553,8 +553,9 @@ JNIEXPORT void JNICALL FN(spaceUse)(JARGS, jlong h, jbyteArray jid) {
   if (rc != STEK_OK) throw_rc(env, s, rc);
 }
 
-JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
-  (void)cls;
+/* stek_space_share() or stek_relay_share(): a share sealed to device jdev. */
+static jbyteArray share_to(JNIEnv *env, jlong h, jbyteArray jdev,
+                           int (*share)(stek *, const uint8_t *, uint8_t **, size_t *)) {
   stek *s = handle(env, h);
   if (!s) return NULL;
   uint8_t dev[STEK_DEVICE_ID_BYTES];
@@ -565,7 +566,7 @@ JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
   (*env)->GetByteArrayRegion(env, jdev, 0, STEK_DEVICE_ID_BYTES, (jbyte *)dev);
   uint8_t *out = NULL;
   size_t len = 0;
-  int rc = stek_space_share(s, dev, &out, &len);
+  int rc = share(s, dev, &out, &len);
   if (rc != STEK_OK) {
     throw_rc(env, s, rc);
     return NULL;
@@ -575,26 +576,14 @@ JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
   return r;
 }
 
+JNIEXPORT jbyteArray JNICALL FN(spaceShare)(JARGS, jlong h, jbyteArray jdev) {
+  (void)cls;
+  return share_to(env, h, jdev, stek_space_share);
+}
+
 JNIEXPORT jbyteArray JNICALL FN(relayShare)(JARGS, jlong h, jbyteArray jdev) {
   (void)cls;
-  stek *s = handle(env, h);
-  if (!s) return NULL;
-  uint8_t dev[STEK_DEVICE_ID_BYTES];
-  if (!jdev || (*env)->GetArrayLength(env, jdev) != STEK_DEVICE_ID_BYTES) {
-    throw_code(env, STEK_EINVAL, "a device id is 32 bytes (64 hex digits)");
-    return NULL;
-  }
-  (*env)->GetByteArrayRegion(env, jdev, 0, STEK_DEVICE_ID_BYTES, (jbyte *)dev);
-  uint8_t *out = NULL;
-  size_t len = 0;
-  int rc = stek_relay_share(s, dev, &out, &len);
-  if (rc != STEK_OK) {
-    throw_rc(env, s, rc);
-    return NULL;
-  }
-  jbyteArray r = out_bytes(env, out, len);
-  stek_free(out);
-  return r;
+  return share_to(env, h, jdev, stek_relay_share);
 }
 
 JNIEXPORT void JNICALL FN(relayAccept)(JARGS, jlong h, jbyteArray jshare) {
