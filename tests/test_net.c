@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <sched.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -388,6 +389,98 @@ static void test_silent_peer_times_out(void) {
   test_dir_remove(&dir);
 }
 
+/* A hostile server: accepts one connection on fd, announces a 1024-byte
+ * handshake frame and sends it a byte every 50 ms, never the whole of it,
+ * until the client hangs up (or 30 s have passed, so a broken client
+ * cannot hang the test). */
+typedef struct trickler {
+  int fd, accepted, hung_up;
+} trickler;
+
+static void trickle(void *arg) {
+  trickler *t = arg;
+  uint64_t deadline = uv_hrtime() + 30000ull * 1000000;
+  struct pollfd p = {t->fd, POLLIN, 0};
+  if (poll(&p, 1, 30000) != 1) return;
+  int conn = accept(t->fd, NULL, NULL);
+  if (conn < 0) return;
+  t->accepted = 1;
+  const uint8_t head[] = {0xc5, 0x04, 0x00};
+  int gone = send(conn, head, sizeof head, MSG_NOSIGNAL) != (ssize_t)sizeof head;
+  for (int sent = 0; !gone && sent < 1000 && uv_hrtime() < deadline;) {
+    uint8_t buf[512];
+    p.fd = conn;
+    p.revents = 0;
+    int r = poll(&p, 1, 50);
+    if (r > 0) { /* the client's first handshake message, or its hang-up */
+      ssize_t n = recv(conn, buf, sizeof buf, 0);
+      gone = n <= 0;
+    } else if (r == 0) {
+      const uint8_t b = 0;
+      gone = send(conn, &b, 1, MSG_NOSIGNAL) != 1;
+      sent++;
+    } else {
+      break;
+    }
+  }
+  t->hung_up = gone;
+  close(conn);
+}
+
+static void test_trickling_peer_is_cut_after_session_ms(void) {
+  stek_sync_options opt;
+  uint8_t space[16];
+  trickler t = {0};
+  uv_thread_t th;
+  int port;
+  test_dir_make(&dir);
+  stek *b = open_at("b");
+  CHECK_OK(stek_space_create(b, "s", space));
+  t.fd = silent_listener(&port);
+  if (uv_thread_create(&th, trickle, &t)) exit(2);
+  stek_sync_options_init(&opt);
+  /* Never idle (a byte every 50 ms against 1 s), so only session_ms can
+   * end it. */
+  opt.timeout_ms = 1000;
+  opt.session_ms = 500;
+  int64_t t0 = mono_ms();
+  int rc = stek_sync(b, "127.0.0.1", port, &opt, NULL);
+  int64_t took = mono_ms() - t0;
+  uv_thread_join(&th);
+  close(t.fd);
+  CHECK_RC(rc, STEK_ETIMEDOUT);
+  CHECK(strstr(stek_errmsg(b), "session_ms") != NULL);
+  CHECK(t.accepted && t.hung_up); /* the client hung up, not the trickler */
+  CHECK(took >= 450 && took < 25000); /* cut, and well before the trickle ran out */
+  stek_close(b);
+  test_dir_remove(&dir);
+}
+
+static int never_confirm(void *ctx, const char sas[7]) {
+  (void)ctx;
+  (void)sas;
+  return 0;
+}
+
+static void test_session_ms_must_be_positive(void) {
+  stek_sync_options opt;
+  uint8_t space[16];
+  test_dir_make(&dir);
+  stek *b = open_at("b");
+  CHECK_OK(stek_space_create(b, "s", space));
+  stek_sync_options_init(&opt);
+  CHECK(opt.session_ms == STEK_SYNC_SESSION_MS);
+  opt.session_ms = -1;
+  CHECK_RC(stek_sync(b, "127.0.0.1", 1, &opt, NULL), STEK_EINVAL);
+  CHECK(strstr(stek_errmsg(b), "session_ms") != NULL);
+  opt.session_ms = 0;
+  CHECK_RC(stek_sync(b, "127.0.0.1", 1, &opt, NULL), STEK_EINVAL);
+  CHECK_RC(stek_pair_join(b, "127.0.0.1", 1, never_confirm, NULL, &opt, NULL), STEK_EINVAL);
+  CHECK(strstr(stek_errmsg(b), "session_ms") != NULL);
+  stek_close(b);
+  test_dir_remove(&dir);
+}
+
 static void test_nobody_listening_is_a_network_error(void) {
   uint8_t space[16];
   int port, fd;
@@ -529,6 +622,8 @@ int main(void) {
   RUN(test_cancel_from_progress_stops_the_sync);
   RUN(test_progress_totals_reach_what_moved);
   RUN(test_silent_peer_times_out);
+  RUN(test_trickling_peer_is_cut_after_session_ms);
+  RUN(test_session_ms_must_be_positive);
   RUN(test_nobody_listening_is_a_network_error);
   RUN(test_sessions_beyond_the_cap_are_refused);
   RUN(test_killed_sync_resumes_with_only_what_is_missing);

@@ -459,7 +459,16 @@ typedef struct stek_sync_options {
    * then exchanges its current space's ops sealed; a store that holds no
    * space but a relay capability always syncs this way. */
   int relay;
+  /* Fail with STEK_ETIMEDOUT once the whole sync (connecting included)
+   * has lasted this long, however busy the connection: a peer that
+   * trickles a byte now and then cannot hold the caller for ever.  Must be
+   * positive (STEK_EINVAL otherwise); default STEK_SYNC_SESSION_MS, the
+   * same as a server's own limit, so no sync a default server allows is
+   * cut short by its client. */
+  int64_t session_ms;
 } stek_sync_options;
+
+#define STEK_SYNC_SESSION_MS 900000 /* default session_ms: 15 min */
 
 /* Fill *opt with the defaults.  Always call before setting fields. */
 STEK_API void stek_sync_options_init(stek_sync_options *opt);

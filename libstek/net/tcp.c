@@ -224,7 +224,7 @@ void stek_cancel_free(stek_cancel *c) { free(c); }
 
 /* ---- the client --------------------------------------------------------- */
 
-#define CLIENT_TICK_MS 20 /* how often the cancel flag and the idle time are checked */
+#define CLIENT_TICK_MS 20 /* how often the cancel flag and the time limits are checked */
 #define MAX_ADDRS 8
 
 typedef struct client {
@@ -238,6 +238,7 @@ typedef struct client {
   int tcp_open, gai_pending, connected, finished, rc;
   const char *host;
   int port;
+  uint64_t started; /* uv_now() at the start, for session_ms */
   stek_sync_options opt;
   stek_sync_stats reported;
 } client;
@@ -283,12 +284,25 @@ static void client_fail(client *cl, int rc, const char *fmt, const char *detail)
   client_finish(cl, rc);
 }
 
+/* The whole sync has lasted session_ms: cut it however busy it is (a
+ * server trickling bytes would otherwise hold the caller for ever). */
+static void client_cut(client *cl) {
+  stek__fail(cl->conn.s, STEK_ETIMEDOUT,
+             "sync with %s:%d: cut after %lld ms, the most a sync may last (session_ms)",
+             cl->host, cl->port, (long long)cl->opt.session_ms);
+  if (cl->connected) conn_finish(&cl->conn, STEK_ETIMEDOUT); /* keeps the message */
+  else client_finish(cl, STEK_ETIMEDOUT);
+}
+
 static void client_tick(uv_timer_t *t) {
   client *cl = t->data;
   if (cl->finished) return;
   int rc = 0;
   if (stek_cancel_triggered(cl->opt.cancel)) rc = STEK_ECANCELED;
-  else if (uv_now(&cl->loop) - cl->conn.last_activity >= (uint64_t)cl->opt.timeout_ms)
+  else if (uv_now(&cl->loop) - cl->started >= (uint64_t)cl->opt.session_ms) {
+    client_cut(cl);
+    return;
+  } else if (uv_now(&cl->loop) - cl->conn.last_activity >= (uint64_t)cl->opt.timeout_ms)
     rc = STEK_ETIMEDOUT;
   if (!rc) return;
   if (cl->connected) {
@@ -368,6 +382,7 @@ static void client_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
 void stek_sync_options_init(stek_sync_options *opt) {
   memset(opt, 0, sizeof *opt);
   opt->timeout_ms = 30000;
+  opt->session_ms = STEK_SYNC_SESSION_MS;
 }
 
 /* Close whatever is still open (only after a bug or a failed start) and
@@ -398,6 +413,8 @@ static int run_client(stek *s, const char *host, int port, const stek_sync_optio
     return stek__fail(s, STEK_EINVAL, "sync: host and a port in 1..65535 are required");
   if (opt && opt->timeout_ms <= 0)
     return stek__fail(s, STEK_EINVAL, "sync: timeout_ms must be positive");
+  if (opt && opt->session_ms <= 0)
+    return stek__fail(s, STEK_EINVAL, "sync: session_ms must be positive");
   if (!(cl = calloc(1, sizeof *cl))) return stek__fail(s, STEK_ENOMEM, "sync: out of memory");
   if (opt) cl->opt = *opt;
   else stek_sync_options_init(&cl->opt);
@@ -424,8 +441,10 @@ static int run_client(stek *s, const char *host, int port, const stek_sync_optio
   pipe_block(&pg);
   uv_timer_init(&cl->loop, &cl->timer);
   cl->timer.data = cl;
-  cl->conn.last_activity = uv_now(&cl->loop);
-  int tick = cl->opt.timeout_ms < CLIENT_TICK_MS ? cl->opt.timeout_ms : CLIENT_TICK_MS;
+  cl->conn.last_activity = cl->started = uv_now(&cl->loop);
+  int64_t tick = CLIENT_TICK_MS;
+  if (cl->opt.timeout_ms < tick) tick = cl->opt.timeout_ms;
+  if (cl->opt.session_ms < tick) tick = cl->opt.session_ms;
   uv_timer_start(&cl->timer, client_tick, (uint64_t)tick, (uint64_t)tick);
 
   /* A numeric address needs no resolver (and no thread pool). */

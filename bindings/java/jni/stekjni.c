@@ -1030,10 +1030,13 @@ JNIEXPORT void JNICALL FN(cancelFree)(JARGS, jlong c) {
   stek_cancel_free((stek_cancel *)(intptr_t)c);
 }
 
-static void sync_options(stek_sync_options *o, jint timeout_ms, jboolean relay,
-                         jlong cancel, call_ctx *c) {
+/* timeout_ms, session_ms 0: libstek's defaults; a negative session_ms is
+ * passed on, for stek_sync() to refuse (EINVAL). */
+static void sync_options(stek_sync_options *o, jint timeout_ms, jlong session_ms,
+                         jboolean relay, jlong cancel, call_ctx *c) {
   stek_sync_options_init(o);
   if (timeout_ms > 0) o->timeout_ms = timeout_ms;
+  if (session_ms != 0) o->session_ms = session_ms;
   o->relay = relay ? 1 : 0;
   o->cancel = (stek_cancel *)(intptr_t)cancel;
   if (c->sink) {
@@ -1044,8 +1047,8 @@ static void sync_options(stek_sync_options *o, jint timeout_ms, jboolean relay,
 
 /* Blocks; the stats go to sink.progress() once more at the end. */
 JNIEXPORT void JNICALL FN(sync)(JARGS, jlong h, jbyteArray jhost, jint port,
-                                jint timeout_ms, jboolean relay, jlong cancel,
-                                jobject sink) {
+                                jint timeout_ms, jlong session_ms, jboolean relay,
+                                jlong cancel, jobject sink) {
   (void)cls;
   stek *s = handle(env, h);
   if (!s) return;
@@ -1056,7 +1059,7 @@ JNIEXPORT void JNICALL FN(sync)(JARGS, jlong h, jbyteArray jhost, jint port,
     stek_sync_options o;
     stek_sync_stats st;
     memset(&st, 0, sizeof st);
-    sync_options(&o, timeout_ms, relay, cancel, &c);
+    sync_options(&o, timeout_ms, session_ms, relay, cancel, &c);
     int rc = stek_sync(s, host, port, &o, &st);
     if (sink) progress_cb(&c, &st);
     if (rc != STEK_OK) throw_rc(env, s, rc);
@@ -1076,7 +1079,7 @@ JNIEXPORT void JNICALL FN(inviteAccept)(JARGS, jlong h, jbyteArray jtoken,
   if (token && host) {
     call_ctx c = {env, NULL};
     stek_sync_options o;
-    sync_options(&o, timeout_ms, JNI_FALSE, cancel, &c);
+    sync_options(&o, timeout_ms, 0, JNI_FALSE, cancel, &c);
     int rc = stek_invite_accept(s, token, host, port, &o);
     if (rc != STEK_OK) throw_rc(env, s, rc);
   }
@@ -1134,7 +1137,7 @@ JNIEXPORT jbyteArray JNICALL FN(pairJoin)(JARGS, jlong h, jbyteArray jhost, jint
     call_ctx none = {env, NULL};
     stek_sync_options o;
     uint8_t space[STEK_ID_BYTES];
-    sync_options(&o, timeout_ms, JNI_FALSE, cancel, &none);
+    sync_options(&o, timeout_ms, 0, JNI_FALSE, cancel, &none);
     int rc = stek_pair_join(s, host, port, join_confirm_cb, &c, &o, space);
     if (rc != STEK_OK) throw_rc(env, s, rc);
     else r = out_bytes(env, space, sizeof space);

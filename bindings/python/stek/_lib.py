@@ -112,6 +112,7 @@ class SyncOptions(Structure):
         ("progress_ctx", c_void_p),
         ("cancel", c_void_p),
         ("relay", c_int),
+        ("session_ms", c_int64),
     ]
 
 

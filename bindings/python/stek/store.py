@@ -861,12 +861,15 @@ class Store:
     # -- sync
 
     @contextlib.contextmanager
-    def _sync_options(self, timeout_ms: Optional[int], progress: Optional[ProgressCallback],
+    def _sync_options(self, timeout_ms: Optional[int], session_ms: Optional[int],
+                      progress: Optional[ProgressCallback],
                       cancel: Optional[Cancel], relay: bool) -> Iterator[Any]:
         opt = _lib.padded(_lib.SyncOptions)
         lib.stek_sync_options_init(byref(opt))
         if timeout_ms is not None:
             opt.timeout_ms = timeout_ms
+        if session_ms is not None:
+            opt.session_ms = session_ms
         opt.relay = 1 if relay else 0
         own = None
         if progress is not None and cancel is None:
@@ -895,6 +898,7 @@ class Store:
                 own.close()
 
     def sync(self, host: str, port: int, *, timeout_ms: Optional[int] = None,
+             session_ms: Optional[int] = None,
              progress: Optional[ProgressCallback] = None,
              cancel: Optional[Cancel] = None, relay: bool = False) -> SyncStats:
         """Sync the current space once with the device serving at host:port.
@@ -902,10 +906,13 @@ class Store:
         Blocks until both sides hold the same changes.  progress(stats) is
         called on this thread as ops and bytes move; cancel stops the sync
         (CanceledError).  timeout_ms (default 30 000): fail with
-        TimeoutError after that long without any traffic.  The error raised
-        on failure carries .stats, the counters up to the failure."""
+        TimeoutError after that long without any traffic.  session_ms
+        (default 15 minutes): TimeoutError once the whole sync has lasted
+        that long, however busy (a peer trickling bytes cannot hold it for
+        ever).  The error raised on failure carries .stats, the counters up
+        to the failure."""
         st = _lib.SyncStats()
-        with self._sync_options(timeout_ms, progress, cancel, relay) as opt:
+        with self._sync_options(timeout_ms, session_ms, progress, cancel, relay) as opt:
             with self._using() as h:
                 rc = lib.stek_sync(h, _text(host, "host"), port, byref(opt), byref(st))
                 try:
@@ -926,11 +933,13 @@ class Store:
 
     def invite_accept(self, token: str, host: str, port: int, *,
                       timeout_ms: Optional[int] = None,
+                      session_ms: Optional[int] = None,
                       progress: Optional[ProgressCallback] = None,
                       cancel: Optional[Cancel] = None) -> None:
         """Join a space with an invitation token through the member serving
-        at host:port; the space is then current (sync() to fetch it)."""
-        with self._sync_options(timeout_ms, progress, cancel, False) as opt:
+        at host:port; the space is then current (sync() to fetch it).
+        timeout_ms and session_ms as for sync()."""
+        with self._sync_options(timeout_ms, session_ms, progress, cancel, False) as opt:
             with self._using() as h:
                 self._check(lib.stek_invite_accept(h, _text(token, "token"),
                                                    _text(host, "host"), port, byref(opt)))
@@ -948,6 +957,7 @@ class Store:
 
     def pair_join(self, host: str, port: int, confirm: PairConfirm, *,
                   timeout_ms: Optional[int] = 300_000,
+                  session_ms: Optional[int] = None,
                   progress: Optional[ProgressCallback] = None,
                   cancel: Optional[Cancel] = None) -> str:
         """Join a space by pairing with the member whose Server at host:port
@@ -958,10 +968,11 @@ class Store:
         screen should show; only True confirms.  RefusedError if either user
         did not confirm, or the member had no offer open; SignatureError if
         the member's reveal did not match its commitment (an attack).
-        timeout_ms (default 5 minutes): the member's user decides meanwhile."""
+        timeout_ms (default 5 minutes): the member's user decides meanwhile;
+        session_ms as for sync()."""
         fn = _confirmer(confirm, self._defer)
         space = (c_uint8 * _lib.ID_BYTES)()
-        with self._sync_options(timeout_ms, progress, cancel, False) as opt:
+        with self._sync_options(timeout_ms, session_ms, progress, cancel, False) as opt:
             with self._using() as h:
                 self._check(lib.stek_pair_join(h, _text(host, "host"), port, fn, None,
                                                byref(opt), space))

@@ -666,6 +666,12 @@ class TestSync(StoreTest):
             b.sync("127.0.0.1", quiet.getsockname()[1], timeout_ms=200)
         self.assertIsInstance(to.exception, TimeoutError)  # the builtin too
         self.assertEqual(-16, to.exception.code)
+        with self.assertRaises(stek.InvalidArgumentError) as bad:
+            b.sync("127.0.0.1", quiet.getsockname()[1], session_ms=-1)
+        self.assertIn("session_ms", str(bad.exception))
+        with self.assertRaises(stek.TimeoutError) as cut:  # idle never, cut in all
+            b.sync("127.0.0.1", quiet.getsockname()[1], timeout_ms=60000, session_ms=200)
+        self.assertIn("session_ms", str(cut.exception))
 
     def test_server_of_another_space_is_refused(self) -> None:
         a = self.open("a.db")

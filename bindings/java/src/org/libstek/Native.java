@@ -161,8 +161,8 @@ final class Native {
   static native long cancelNew();
   static native void cancelTrigger(long cancel);
   static native void cancelFree(long cancel);
-  static native void sync(long h, byte[] host, int port, int timeoutMs, boolean relay,
-      long cancel, Sink progress);
+  static native void sync(long h, byte[] host, int port, int timeoutMs, long sessionMs,
+      boolean relay, long cancel, Sink progress);
   static native void inviteAccept(long h, byte[] token, byte[] host, int port, int timeoutMs,
       long cancel);
   static native byte[] inviteCreate(long h, long ttlMs);

@@ -566,9 +566,20 @@ public final class Store implements AutoCloseable {
    */
   public CompletableFuture<SyncStats> syncAsync(String host, int port, int timeoutMs,
       boolean relay, SyncListener progress) {
+    return syncAsync(host, port, timeoutMs, 0, relay, progress);
+  }
+
+  /**
+   * {@link #syncAsync(String, int, int, boolean, SyncListener)} that also
+   * fails with ETIMEDOUT once the whole sync has lasted sessionMs, however
+   * busy (a peer trickling bytes cannot hold it for ever). sessionMs 0:
+   * libstek's default (15 minutes); negative: EINVAL.
+   */
+  public CompletableFuture<SyncStats> syncAsync(String host, int port, int timeoutMs,
+      long sessionMs, boolean relay, SyncListener progress) {
     return submit(true, (w, cancel, task) -> {
       Sync.ProgressSink sink = new Sync.ProgressSink(this, progress);
-      w.runSync(host, port, timeoutMs, relay, cancel, sink);
+      w.runSync(host, port, timeoutMs, sessionMs, relay, cancel, sink);
       return sink.last;
     });
   }
@@ -688,10 +699,10 @@ public final class Store implements AutoCloseable {
   }
 
   /** The blocking sync, on a worker's own Store. */
-  synchronized void runSync(String host, int port, int timeoutMs, boolean relay, long cancel,
-      Sink progress) {
+  synchronized void runSync(String host, int port, int timeoutMs, long sessionMs, boolean relay,
+      long cancel, Sink progress) {
     try {
-      Native.sync(h(), Native.c(host), port, timeoutMs, relay, cancel, progress);
+      Native.sync(h(), Native.c(host), port, timeoutMs, sessionMs, relay, cancel, progress);
     } finally {
       deliver();
     }

@@ -345,6 +345,23 @@ public class StoreTest extends StekTestBase {
         } catch (ExecutionException e) {
           assertEquals(StekException.ETIMEDOUT, ((StekException) e.getCause()).code());
         }
+        // Never idle for long enough, but cut after sessionMs in all.
+        try {
+          a.syncAsync("127.0.0.1", mute.getLocalPort(), 60_000, 300, false, null)
+              .get(60, TimeUnit.SECONDS);
+          fail();
+        } catch (ExecutionException e) {
+          StekException se = (StekException) e.getCause();
+          assertEquals(StekException.ETIMEDOUT, se.code());
+          assertTrue(se.getMessage(), se.getMessage().contains("session_ms"));
+        }
+        try {
+          a.syncAsync("127.0.0.1", mute.getLocalPort(), 0, -1, false, null)
+              .get(60, TimeUnit.SECONDS);
+          fail();
+        } catch (ExecutionException e) {
+          assertEquals(StekException.EINVAL, ((StekException) e.getCause()).code());
+        }
         CompletableFuture<SyncStats> f = a.syncAsync("127.0.0.1", mute.getLocalPort(), null);
         assertTrue(f.cancel(true));
         assertTrue(f.isCancelled());
