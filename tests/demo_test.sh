@@ -8,6 +8,8 @@
 #   - the search for "schuld": CAW's Budgethulp first (best match);
 #   - the signal report: the debt cell counted (6), the housing cell (2
 #     signals) suppressed as "<5";
+#   - C, revoked, is told so when it tries to sync (not "the peer closed
+#     the connection");
 #   - all devices converged, and A, B, D without the revoked C.
 set -euo pipefail
 demo=${1:?usage: demo_test.sh DEMO_SH STEK_BIN}
@@ -46,6 +48,10 @@ check "the report's header" has "$report" '^  month,theme,site,signals$'
 check "a counted cell (6 debt signals)" has "$report" '^  [0-9]{4}-[0-9]{2},debt,Kantine Bezemheide,6$'
 check "a suppressed cell (2 housing signals, under k = 5)" \
   has "$report" '^  [0-9]{4}-[0-9]{2},housing,Kantine Bezemheide,<5$'
+
+lost=$(section "C's tablet is lost")
+check "the revoked C is told why its sync is refused" \
+  has "$lost" '^  C tries to sync with A: refused \(this device was revoked from the space\)$'
 
 check "all four devices converged" has "$out" '^converged: yes$'
 check "A, B and D converged without the revoked C" has "$out" '^A, B and D converged without C: yes$'

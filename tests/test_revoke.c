@@ -179,17 +179,55 @@ static void test_revoked_device_completes_no_handshake(void) {
   CHECK_OK(sync2(b, a));
   CHECK_OK(note(a, "secret after"));
   uint64_t before = count(d);
-  /* d calls a member: the member refuses after reading d's key */
-  pump(d, a, 0, &server_err);
+  /* d calls a member: the member refuses after reading d's key, and
+   * tells d (one ERR) that it is revoked */
+  CHECK_RC(pump(d, a, 0, &server_err), STEK_EREVOKED);
   CHECK_RC(server_err, STEK_EREVOKED);
-  pump(d, b, 0, &server_err);
+  CHECK(strstr(stek_errmsg(d), "this device was revoked") != NULL);
+  CHECK(strstr(stek_errmsg(a), "the peer's device was revoked") != NULL);
+  CHECK_RC(pump(d, b, 0, &server_err), STEK_EREVOKED);
   CHECK_RC(server_err, STEK_EREVOKED);
-  /* a member calls d: it refuses before sending its last message */
+  /* a member calls d: it refuses before sending its last message (d is
+   * told nothing: the member has no transport keys yet) */
   CHECK_RC(pump(a, d, 0, NULL), STEK_EREVOKED);
+  CHECK(strstr(stek_errmsg(a), "the peer's device was revoked") != NULL);
   CHECK(count(d) == before);
   CHECK(!holds(d, "secret after"));
   CHECK(strstr(stek_errmsg(a), "revoked") != NULL);
   stek_close(a);
+  stek_close(b);
+  stek_close(d);
+  test_dir_remove(&dir);
+}
+
+/* Over TCP: the revoked device's stek_sync() fails with STEK_EREVOKED and
+ * says so (not "the peer closed the connection"); a member's is unaffected. */
+static void test_revoked_device_is_told_over_tcp(void) {
+  stek *a, *b, *d;
+  stek_server *srv;
+  stek_config cfg;
+  char path[600];
+  test_dir_make(&dir);
+  three(&a, &b, &d);
+  revoke(a, d);
+  CHECK_OK(note(a, "secret after"));
+  stek_close(a);
+  stek_config_init(&cfg);
+  cfg.clock = test_clock_read;
+  cfg.clock_ctx = &clk;
+  path_of("a", path, sizeof path);
+  int rc = stek_server_start(&srv, path, &cfg, "127.0.0.1", 0, NULL);
+  if (rc) fprintf(stderr, "  server: %s\n", stek_server_errmsg(srv));
+  CHECK_OK(rc);
+  if (!rc) {
+    int port = stek_server_port(srv);
+    CHECK_RC(stek_sync(d, "127.0.0.1", port, NULL, NULL), STEK_EREVOKED);
+    CHECK(strstr(stek_errmsg(d), "this device was revoked from the space") != NULL);
+    CHECK(!holds(d, "secret after"));
+    CHECK_OK(stek_sync(b, "127.0.0.1", port, NULL, NULL));
+    CHECK(holds(b, "secret after"));
+  }
+  stek_server_stop(srv);
   stek_close(b);
   stek_close(d);
   test_dir_remove(&dir);
@@ -352,7 +390,7 @@ static void test_mutual_revocation_resolves_by_time(void) {
   CHECK_OK(sync2(b, a));
   CHECK(same_hash(a, b));
   int server_err = 0;
-  pump(d, c, 0, &server_err);
+  CHECK_RC(pump(d, c, 0, &server_err), STEK_EREVOKED);
   CHECK_RC(server_err, STEK_EREVOKED);
   free(ra.p);
   free(rd.p);
@@ -439,6 +477,7 @@ int main(void) {
   RUN(test_new_epoch_reaches_members_and_not_the_revoked_device);
   RUN(test_bundle_carries_the_revocation_to_a_member_offline);
   RUN(test_revoked_device_completes_no_handshake);
+  RUN(test_revoked_device_is_told_over_tcp);
   RUN(test_changes_of_revoked_device_after_revocation_are_refused);
   RUN(test_late_revocation_purges_and_converges);
   RUN(test_relayed_ops_after_revocation_stay_unreadable);

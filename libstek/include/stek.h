@@ -251,7 +251,8 @@ STEK_API int stek_space_accept(stek *s, const uint8_t *sealed, size_t len);
  * every author of a change counts too.  stek_device_revoke() starts a new
  * key epoch: a fresh key sealed to each remaining device (crypto_box_seal),
  * carried by sync like any change.  From then on, members that know of the
- * revocation refuse the revoked device's handshakes (STEK_EREVOKED), refuse
+ * revocation refuse the revoked device's handshakes (STEK_EREVOKED on both
+ * sides: a revoked device's stek_sync() to such a member is told so), refuse
  * (and purge) its changes dated after the revocation, and seal what leaves
  * a session -- ops for relays, bundles -- under the new epoch's key, which
  * the revoked device cannot compute.  Any member may revoke any other
@@ -479,7 +480,8 @@ STEK_API void stek_sync_options_init(stek_sync_options *opt);
  * return when done: STEK_OK once both sides hold the same changes, or
  * STEK_ETIMEDOUT, STEK_ECANCELED, STEK_ENET (no connection, or it broke;
  * also a peer that closes during the handshake, as a server does for a
- * device of another space), or the session's own failure (bad peer data:
+ * device of another space), STEK_EREVOKED (this device was revoked: the
+ * server says so), or the session's own failure (bad peer data:
  * STEK_EMALFORMED and the like); the detail is in stek_errmsg(s).  Every
  * change received is committed as it arrives, so a sync that fails midway
  * loses nothing and the next one sends only what is still missing.

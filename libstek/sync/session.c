@@ -35,7 +35,7 @@
 #define MSG_OPS 2
 #define MSG_WANT 3
 #define MSG_DONE 4
-#define MSG_ERR 5
+#define MSG_ERR 5 /* [5, code, message]: libstek sends only ERR_REVOKED */
 #define MSG_SHARE 6 /* joining by invitation: the space, sealed to the joiner */
 #define MSG_SEALED 7 /* ops sealed for a relay session */
 #define MSG_PAIR_COMMIT 8  /* pairing: the member's commitment to Nr */
@@ -53,6 +53,12 @@
 #define RELAY_NONE 0
 #define RELAY_MEMBER 1  /* we are a member talking to a relay */
 #define RELAY_CARRIER 2 /* we are the relay: we hold only sealed ops */
+/* The one ERR libstek sends (PROTOCOL.md §8, §16): to a revoked device,
+ * and only what it knows already. */
+#define ERR_REVOKED STEK_EREVOKED
+#define ERR_REVOKED_TEXT "revoked"
+#define WHY_PEER_REVOKED "the peer's device was revoked from the space"
+#define WHY_REVOKED "this device was revoked from the space"
 #define WANT_BATCH 1024       /* ids in one WANT */
 /* The client's first NEG sends its newest changes as ids: edits made since
  * the last sync are then found in one round trip however large the space. */
@@ -119,6 +125,7 @@ struct sess {
   int join;               /* a session that admits a device by invitation */
   uint8_t invite_psk[32]; /* that invitation's capability */
   char why[200];          /* what the peer did wrong, for the message */
+  int refusing;           /* fail with this once the ERR telling the peer is out */
   int pair, peer_ok;      /* PAIR_*; responder: the new device agreed */
   stek_pair_confirm_cb confirm;
   void *confirm_ctx;
@@ -363,6 +370,13 @@ void sess_msg_done(mp_writer *w) {
   mp_write_uint(w, MSG_DONE);
 }
 
+void sess_msg_err(mp_writer *w, int code, const char *message) {
+  mp_write_array(w, 3);
+  mp_write_uint(w, MSG_ERR);
+  mp_write_int(w, code);
+  mp_write_str(w, message, strlen(message));
+}
+
 static int send_neg(sess *ss, const uint8_t *m, size_t n) {
   mp_writer w;
   mp_writer_init(&w);
@@ -517,14 +531,31 @@ static int send_share(sess *ss) {
 /* A member of the space talks only to members: the peer's device key,
  * known once its handshake message is read, must not be revoked (an
  * initiator so never sends message 3 to a revoked responder, nor a
- * responder anything after message 3 to a revoked initiator).  Relays and
- * joiners are not members and are not asked. */
+ * responder anything after message 3 to a revoked initiator but the ERR
+ * that tells it, tell_revoked()).  Relays and joiners are not members and
+ * are not asked. */
 static int refuse_revoked(sess *ss) {
   uint8_t peer[32];
   if (ss->join || ss->relay != RELAY_NONE) return 0;
   int rc = noise_peer(&ss->hs, peer);
   if (!rc) rc = stek__revoked(ss->s, ss->sp, peer, NULL);
   return rc == 1 ? STEK_EREVOKED : rc;
+}
+
+/* Responder, the initiator's device revoked: the transport keys exist once
+ * message 3 is read, so tell it -- our stream header and one ERR (final),
+ * nothing else -- and fail once that is out (update_state).  The revoked
+ * device learns only that it is revoked, which it may as well know. */
+static int tell_revoked(sess *ss) {
+  mp_writer w;
+  int rc = start_stream(ss);
+  if (rc) return rc;
+  refuse(ss, STEK_EREVOKED, WHY_PEER_REVOKED);
+  ss->refusing = STEK_EREVOKED;
+  mp_writer_init(&w);
+  sess_msg_err(&w, ERR_REVOKED, ERR_REVOKED_TEXT);
+  ss->sent_done = 1; /* nothing more from this side */
+  return send_msg(ss, &w, 1);
 }
 
 /* ---- pairing (crypto/sas.h) ---- */
@@ -612,6 +643,10 @@ static int handshake_input(sess *ss, const uint8_t *p, size_t n) {
   rc = noise_read_message(&ss->hs, p, n, payload, sizeof payload, &plen);
   if (!rc) rc = read_hs_payload(ss, payload, plen);
   if (!rc) rc = refuse_revoked(ss);
+  /* An initiator refuses at message 2, before it has transport keys: it
+   * closes without message 3 (which would name it to the revoked device). */
+  if (rc == STEK_EREVOKED && !ss->initiator) return tell_revoked(ss);
+  if (rc == STEK_EREVOKED) return refuse(ss, rc, WHY_PEER_REVOKED);
   if (rc) return rc;
   if (ss->initiator) { /* message 2 read: write 3, then start */
     rc = hs_payload(ss, out, &on);
@@ -841,7 +876,10 @@ static int on_message(sess *ss, const uint8_t *p, size_t n, int final) {
       const char *msg;
       if (cnt != 3 || mp_read_int(&r, &code) || mp_read_str(&r, &msg, &len, 256))
         return STEK_EMALFORMED;
-      return STEK_ERROR; /* the peer gave up; its reason is its own */
+      /* The peer says this device was revoked (it knows; its text is not
+       * shown).  Any other code: the peer gave up, its reason its own. */
+      if (code == ERR_REVOKED) return refuse(ss, STEK_EREVOKED, WHY_REVOKED);
+      return STEK_ERROR;
     }
     default:
       return STEK_EMALFORMED;
@@ -1017,6 +1055,7 @@ static int pump_client(sess *ss) {
 }
 
 static int pump(sess *ss) {
+  if (ss->refusing) return 0; /* only the ERR goes out */
   if (ss->state == SESS_RUNNING && ss->pair == PAIR_ASK && ss->out.len == ss->out.off) {
     int rc = pair_ask(ss);
     if (rc) return sess_fail(ss, rc, "pairing");
@@ -1027,6 +1066,8 @@ static int pump(sess *ss) {
 
 static void update_state(sess *ss) {
   /* A refusal fails the session once the peer has been told. */
+  if (ss->state == SESS_RUNNING && ss->refusing && ss->out.len == ss->out.off)
+    sess_fail(ss, ss->refusing, "handshake");
   if (ss->state == SESS_RUNNING && ss->pair == PAIR_REFUSING && ss->out.len == ss->out.off)
     sess_fail(ss, STEK_EREFUSED, "pairing");
   if (ss->state == SESS_RUNNING && ss->sent_done && ss->got_done &&
@@ -1201,6 +1242,11 @@ int sess_input(sess *ss, const uint8_t *in, size_t len) {
   ss->in.len += len;
   for (;;) {
     size_t hdr = 0;
+    /* Refusing: whatever else the peer sent is not read. */
+    if (ss->refusing) {
+      ss->in.off = ss->in.len;
+      break;
+    }
     /* Until the handshake is done only handshake messages may come. */
     size_t max = ss->keyed ? ss->max_frame + STREAM_OVERHEAD : NOISE_MAX_MESSAGE;
     long need = frame_size(ss->in.p + ss->in.off, ss->in.len - ss->in.off, max, &hdr);

@@ -73,12 +73,15 @@ int sess_set_max_frame(sess *ss, size_t max);
  *   OPS   [2, [wire: bin, ...], last: 0/1]; SEALED (sealed != 0) [7, ...]:
  *         list is the n elements already encoded (len bytes)
  *   WANT  [3, [id: bin(32), ...]]
- *   DONE  [4] */
+ *   DONE  [4]
+ *   ERR   [5, code: int, message: str] (libstek sends only STEK_EREVOKED,
+ *         "revoked", to a revoked device) */
 void sess_msg_neg(mp_writer *w, const uint8_t *m, size_t n);
 void sess_msg_ops(mp_writer *w, int sealed, uint32_t n, const void *list, size_t len,
                   int last);
 void sess_msg_want(mp_writer *w, const uint8_t (*ids)[32], uint32_t n);
 void sess_msg_done(mp_writer *w);
+void sess_msg_err(mp_writer *w, int code, const char *message);
 
 /* Bytes received from the peer, any split.  0, or a negative code after
  * which the session has failed (its message in stek_errmsg()). */

@@ -562,6 +562,18 @@ class TestSync(StoreTest):
         # the client has returned: only the failures are certain here.
         self.assertEqual(0, srv.counts()[1])
 
+    def test_revoked_device_sync_raises_revoked_error(self) -> None:
+        a, b = self.pair()
+        c = self.open("c.db")
+        self.assertTrue(c.space_accept(a.space_share(c.device_id)))
+        a.revoke_device(c.device_id)
+        srv = self.serve("a.db")
+        with self.assertRaises(stek.RevokedError) as e:
+            c.sync("127.0.0.1", srv.port)
+        self.assertIn("this device was revoked", str(e.exception))
+        b.sync("127.0.0.1", srv.port)  # a member's sync is unaffected
+        self.assertEqual(a.state_hash(), b.state_hash())
+
     def test_remote_changes_fire_change_callback(self) -> None:
         a, b = self.pair()
         rid = a.put("note", None, title="from a")
