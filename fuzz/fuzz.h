@@ -162,24 +162,33 @@ static inline void fuzz_mac_signal(const uint8_t *body, size_t len, mp_writer *o
 /* One side of a handshake with fixed keys: the space capability of the
  * fixed space, static keys from fixed seeds and a fixed ephemeral key, so
  * that messages recorded by make_corpus are valid for the targets. */
-static inline void fuzz_noise_init(noise_hs *hs, int initiator) {
-  uint8_t seed[32] = {'f', 'u', 'z', 'z', '-', 'd', 'e', 'v', (uint8_t)initiator};
-  uint8_t pk[32], sk[64], xpk[32], xsk[32], e[32], psk[1][32];
+/* A Noise XXpsk0 handshake state for the device whose Ed25519 key comes
+ * from seed, with the ephemeral key e_byte repeated and the given PSK. */
+static inline void fuzz_noise_keys(noise_hs *hs, int initiator, const uint8_t seed[32],
+                                   uint8_t e_byte, const uint8_t psk[32]) {
+  uint8_t pk[32], sk[64], xpk[32], xsk[32], e[32], psks[1][32];
   cr_sign_seed_keygen(pk, sk, seed);
   if (cr_x25519_from_sign_pk(xpk, pk) || cr_x25519_from_sign_sk(xsk, sk))
     fuzz_die("x25519", STEK_ERROR);
-  memset(e, 0x40 + initiator, sizeof e);
-  cr_kdf(psk[0], 10, "stek-cap", fuzz_space_key); /* sync/session.c */
+  memset(e, e_byte, sizeof e);
+  memcpy(psks[0], psk, 32);
   noise_params p = {.initiator = initiator,
                     .prologue = (const uint8_t *)NOISE_PROLOGUE,
                     .prologue_len = sizeof NOISE_PROLOGUE - 1,
                     .psk_mask = 1u,
-                    .psks = (const uint8_t (*)[32])psk,
+                    .psks = (const uint8_t (*)[32])psks,
                     .static_sk = xsk,
                     .static_pk = xpk,
                     .ephemeral_sk = e,
                     .device_id = pk};
   if (noise_init_params(hs, &p)) fuzz_die("noise_init_params", STEK_ERROR);
+}
+
+static inline void fuzz_noise_init(noise_hs *hs, int initiator) {
+  uint8_t seed[32] = {'f', 'u', 'z', 'z', '-', 'd', 'e', 'v', (uint8_t)initiator};
+  uint8_t psk[32];
+  cr_kdf(psk, 10, "stek-cap", fuzz_space_key); /* sync/session.c */
+  fuzz_noise_keys(hs, initiator, seed, (uint8_t)(0x40 + initiator), psk);
 }
 
 /* A bounded cursor over the fuzz input, for structure-aware targets. */

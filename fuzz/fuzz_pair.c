@@ -10,8 +10,7 @@
  * unbounded output; the offer is spent after every attempt. */
 #include "crypto/sas.h"
 #include "crypto/stream.h"
-#include "fuzz.h"
-#include "sync/session.h"
+#include "fuzz_sess.h"
 
 static stek *s;
 static int answer;
@@ -22,48 +21,11 @@ static int member_confirm(void *ctx, const char sas[7]) {
   return answer;
 }
 
-static void frame(sess *ss, const uint8_t *p, size_t n) {
-  mp_writer w;
-  mp_writer_init(&w);
-  mp_write_bin(&w, p, n);
-  sess_input(ss, (const uint8_t *)w.buf.data, w.buf.size);
-  mp_writer_free(&w);
-}
-
-/* Take the member's pending output; return the first frame's payload. */
-static size_t drain(sess *ss, uint8_t *first, size_t cap) {
-  const uint8_t *out;
-  size_t on, got = 0;
-  if (sess_output(ss, &out, &on) == 0 && on) {
-    size_t h = out[0] == 0xc4 ? 2 : out[0] == 0xc5 ? 3 : 5;
-    if (first && on > h && on - h <= cap) {
-      memcpy(first, out + h, on - h);
-      got = on - h;
-    }
-    sess_consumed(ss, on);
-  }
-  return got;
-}
-
 /* fuzz_noise_init() with the public pairing PSK. */
 static void pair_noise_init(noise_hs *hs) {
-  uint8_t seed[32] = {'f', 'u', 'z', 'z', '-', 'p', 'a', 'i', 'r'};
-  uint8_t pk[32], sk[64], xpk[32], xsk[32], e[32], psk[1][32];
-  cr_sign_seed_keygen(pk, sk, seed);
-  if (cr_x25519_from_sign_pk(xpk, pk) || cr_x25519_from_sign_sk(xsk, sk))
-    fuzz_die("x25519", STEK_ERROR);
-  memset(e, 0x51, sizeof e);
-  sas_pair_psk(psk[0]);
-  noise_params p = {.initiator = 1,
-                    .prologue = (const uint8_t *)NOISE_PROLOGUE,
-                    .prologue_len = sizeof NOISE_PROLOGUE - 1,
-                    .psk_mask = 1u,
-                    .psks = (const uint8_t (*)[32])psk,
-                    .static_sk = xsk,
-                    .static_pk = xpk,
-                    .ephemeral_sk = e,
-                    .device_id = pk};
-  if (noise_init_params(hs, &p)) fuzz_die("noise_init_params", STEK_ERROR);
+  uint8_t seed[32] = {'f', 'u', 'z', 'z', '-', 'p', 'a', 'i', 'r'}, psk[32];
+  sas_pair_psk(psk);
+  fuzz_noise_keys(hs, 1, seed, 0x51, psk);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -97,17 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (sess_new(&ss, s, 0)) abort();
   pair_noise_init(&hs);
   if (noise_write_message(&hs, NULL, 0, m, sizeof m, &mn)) abort();
-  frame(ss, m, mn);
-  mn = drain(ss, m, sizeof m);
+  fuzz_sess_frame(ss, m, mn);
+  mn = fuzz_sess_drain(ss, m, sizeof m);
   if (noise_read_message(&hs, m, mn, pl, sizeof pl, &pn)) abort();
   static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
   if (noise_write_message(&hs, hello, sizeof hello, m, sizeof m, &mn)) abort();
-  frame(ss, m, mn);
+  fuzz_sess_frame(ss, m, mn);
   if (noise_split(&hs, ks, kr, hh) || stream_init(&st, ks, kr, hdr)) abort();
   noise_wipe(&hs);
-  frame(ss, hdr, sizeof hdr);
+  fuzz_sess_frame(ss, hdr, sizeof hdr);
   if (sess_state(ss) != SESS_RUNNING) abort();
-  drain(ss, NULL, 0); /* the member's header and COMMIT */
+  fuzz_sess_drain(ss, NULL, 0); /* the member's header and COMMIT */
 
   uint8_t *sealed = malloc(65536 + STREAM_OVERHEAD);
   while (in.n && sess_state(ss) == SESS_RUNNING) {
@@ -115,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *p;
     size_t n = fuzz_chunk(&in, &p), cn;
     if (stream_seal(&st, n ? p : NULL, n, sealed, 65536 + STREAM_OVERHEAD, &cn, fin)) break;
-    frame(ss, sealed, cn);
+    fuzz_sess_frame(ss, sealed, cn);
     for (int k = 0; k < 8; k++) { /* REVEAL, then the question, CONFIRM or SHARE */
       const uint8_t *o;
       size_t on;
@@ -131,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (sess_new(&ss, s, 0)) abort();
   pair_noise_init(&hs);
   if (noise_write_message(&hs, NULL, 0, first, sizeof first, &mn)) abort();
-  frame(ss, first, mn);
+  fuzz_sess_frame(ss, first, mn);
   if (sess_state(ss) != SESS_FAILED) abort();
   noise_wipe(&hs);
   sess_free(ss);

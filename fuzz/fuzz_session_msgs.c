@@ -10,34 +10,9 @@
  * unbounded allocation or output (the responder's output is drained and
  * bounded by the requests). */
 #include "crypto/stream.h"
-#include "fuzz.h"
-#include "sync/session.h"
+#include "fuzz_sess.h"
 
 static stek *s;
-
-static void frame(sess *ss, const uint8_t *p, size_t n) {
-  mp_writer w;
-  mp_writer_init(&w);
-  mp_write_bin(&w, p, n);
-  sess_input(ss, (const uint8_t *)w.buf.data, w.buf.size);
-  mp_writer_free(&w);
-}
-
-/* Take the responder's pending output; return the first frame's payload
- * (handshake phase only, where each output is one frame). */
-static size_t drain(sess *ss, uint8_t *first, size_t cap) {
-  const uint8_t *out;
-  size_t on, got = 0;
-  if (sess_output(ss, &out, &on) == 0 && on) {
-    size_t h = on > 0 && out[0] == 0xc4 ? 2 : on > 0 && out[0] == 0xc5 ? 3 : 5;
-    if (first && on > h && on - h <= cap) {
-      memcpy(first, out + h, on - h);
-      got = on - h;
-    }
-    sess_consumed(ss, on);
-  }
-  return got;
-}
 
 static void populate(stek *st) {
   for (int i = 0; i < 8; i++) {
@@ -61,17 +36,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (sess_new(&ss, s, 0)) abort();
   fuzz_noise_init(&hs, 1);
   if (noise_write_message(&hs, NULL, 0, m, sizeof m, &mn)) abort();
-  frame(ss, m, mn);
-  mn = drain(ss, m, sizeof m);
+  fuzz_sess_frame(ss, m, mn);
+  mn = fuzz_sess_drain(ss, m, sizeof m);
   if (noise_read_message(&hs, m, mn, pl, sizeof pl, &pn)) abort();
   static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
   if (noise_write_message(&hs, hello, sizeof hello, m, sizeof m, &mn)) abort();
-  frame(ss, m, mn);
+  fuzz_sess_frame(ss, m, mn);
   if (noise_split(&hs, ks, kr, hh) || stream_init(&st, ks, kr, hdr)) abort();
   noise_wipe(&hs);
-  frame(ss, hdr, sizeof hdr);
+  fuzz_sess_frame(ss, hdr, sizeof hdr);
   if (sess_state(ss) != SESS_RUNNING) abort();
-  drain(ss, NULL, 0);
+  fuzz_sess_drain(ss, NULL, 0);
 
   fuzz_in in = {data, size};
   uint8_t *sealed = malloc(65536 + STREAM_OVERHEAD);
@@ -80,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *p;
     size_t n = fuzz_chunk(&in, &p), cn;
     if (stream_seal(&st, n ? p : NULL, n, sealed, 65536 + STREAM_OVERHEAD, &cn, fin)) break;
-    frame(ss, sealed, cn);
+    fuzz_sess_frame(ss, sealed, cn);
     for (int k = 0; k < 64; k++) { /* the server pumps as its output drains */
       const uint8_t *o;
       size_t on;
