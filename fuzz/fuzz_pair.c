@@ -52,24 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sess *ss;
   noise_hs hs;
   stream st;
-  uint8_t m[NOISE_MAX_MESSAGE], pl[NOISE_MAX_PAYLOAD], ks[32], kr[32], hh[32];
-  uint8_t hdr[STREAM_HEADER];
-  size_t mn, pn;
   if (stek_pair_offer(s, 60000)) fuzz_die("stek_pair_offer", STEK_ERROR);
   if (sess_new(&ss, s, 0)) abort();
   pair_noise_init(&hs);
-  if (noise_write_message(&hs, NULL, 0, m, sizeof m, &mn)) abort();
-  fuzz_sess_frame(ss, m, mn);
-  mn = fuzz_sess_drain(ss, m, sizeof m);
-  if (noise_read_message(&hs, m, mn, pl, sizeof pl, &pn)) abort();
-  static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
-  if (noise_write_message(&hs, hello, sizeof hello, m, sizeof m, &mn)) abort();
-  fuzz_sess_frame(ss, m, mn);
-  if (noise_split(&hs, ks, kr, hh) || stream_init(&st, ks, kr, hdr)) abort();
-  noise_wipe(&hs);
-  fuzz_sess_frame(ss, hdr, sizeof hdr);
-  if (sess_state(ss) != SESS_RUNNING) abort();
-  fuzz_sess_drain(ss, NULL, 0); /* the member's header and COMMIT */
+  fuzz_sess_handshake(ss, &hs, &st); /* the member's header and COMMIT drained */
 
   uint8_t *sealed = malloc(65536 + STREAM_OVERHEAD);
   while (in.n && sess_state(ss) == SESS_RUNNING) {
@@ -90,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sess_free(ss);
   /* One attempt per offer: a second pairing finds none. */
   uint8_t first[NOISE_MAX_MESSAGE];
+  size_t mn;
   if (sess_new(&ss, s, 0)) abort();
   pair_noise_init(&hs);
   if (noise_write_message(&hs, NULL, 0, first, sizeof first, &mn)) abort();

@@ -5,6 +5,7 @@
 #ifndef STEK_FUZZ_SESS_H
 #define STEK_FUZZ_SESS_H
 
+#include "crypto/stream.h"
 #include "fuzz.h"
 #include "sync/session.h"
 
@@ -32,6 +33,28 @@ static inline size_t fuzz_sess_drain(sess *ss, uint8_t *first, size_t cap) {
     sess_consumed(ss, on);
   }
   return got;
+}
+
+/* Play the initiator of ss's handshake with hs (fuzz_noise_init() or the
+ * like): messages 1 to 3, hello [1, 1114112] in message 3, then the
+ * stream header, so that ss is RUNNING with st keyed to match.  Its
+ * output so far is drained. */
+static inline void fuzz_sess_handshake(sess *ss, noise_hs *hs, stream *st) {
+  uint8_t m[NOISE_MAX_MESSAGE], pl[NOISE_MAX_PAYLOAD], ks[32], kr[32], hh[32];
+  uint8_t hdr[STREAM_HEADER];
+  size_t mn, pn;
+  static const uint8_t hello[] = {0x92, 0x01, 0xce, 0x00, 0x11, 0x00, 0x00}; /* [1, 1114112] */
+  if (noise_write_message(hs, NULL, 0, m, sizeof m, &mn)) abort();
+  fuzz_sess_frame(ss, m, mn);
+  mn = fuzz_sess_drain(ss, m, sizeof m);
+  if (noise_read_message(hs, m, mn, pl, sizeof pl, &pn)) abort();
+  if (noise_write_message(hs, hello, sizeof hello, m, sizeof m, &mn)) abort();
+  fuzz_sess_frame(ss, m, mn);
+  if (noise_split(hs, ks, kr, hh) || stream_init(st, ks, kr, hdr)) abort();
+  noise_wipe(hs);
+  fuzz_sess_frame(ss, hdr, sizeof hdr);
+  if (sess_state(ss) != SESS_RUNNING) abort();
+  fuzz_sess_drain(ss, NULL, 0);
 }
 
 #endif

@@ -45,22 +45,7 @@ setup ip link set lo multicast on
 setup ip route add 239.0.0.0/8 dev lo src 127.0.0.1
 setup ip route add broadcast 255.255.255.255 dev lo src 127.0.0.1 table local
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stek-discovery-netns-test.XXXXXX")
-bg_pids=()
-cleanup() {
-  for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-check() { # NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); printf 'ok   %s\n' "$name"
-  else failed=$((failed + 1)); printf 'FAIL %s\n' "$name"; fi
-}
-
-s() { "$STEK" --store "$tmp/$1" "${@:2}"; }
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh" discovery-netns-test
 
 # The hub and the tablet share a space; "other" holds a space of its own.
 s hub init --space team >/dev/null
@@ -131,5 +116,4 @@ case_ 'multicast only (--announce-to 239.255.47.115:47115)' --announce-to 239.25
 case_ 'broadcast only (--announce-to 255.255.255.255:47115)' --announce-to 255.255.255.255:47115
 case_ 'both, the default (--announce)' --announce
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" = 0 ]
+cli_report

@@ -9,23 +9,7 @@
 set -euo pipefail
 
 STEK=${1:?usage: net_cli_test.sh STEK_BIN}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stek-net-cli-test.XXXXXX")
-srv_pid=
-bg_pids=() # background servers of the later sections
-cleanup() {
-  for p in $srv_pid "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-check() { # NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); printf 'ok   %s\n' "$name"
-  else failed=$((failed + 1)); printf 'FAIL %s\n' "$name"; fi
-}
-
-s() { "$STEK" --store "$tmp/$1" "${@:2}"; }
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh" net-cli-test
 
 # Changes one "space share" writes in the sharer's space: the stek.member
 # record of the device shared with, which syncs like any other change.
@@ -195,5 +179,4 @@ check 'a bad --announce-to is a usage error (exit 2)' test "$rc" = 2
 code s hub serve --port 0 --announce=yes
 check 'a value for the flag --announce is a usage error (exit 2)' test "$rc" = 2
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" = 0 ]
+cli_report

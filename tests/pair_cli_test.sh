@@ -7,21 +7,7 @@
 set -euo pipefail
 
 STEK=${1:?usage: pair_cli_test.sh STEK_BIN}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stek-pair-cli-test.XXXXXX")
-srv_pid=
-cleanup() {
-  [ -n "$srv_pid" ] && { kill -TERM "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; }
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-check() { # NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); printf 'ok   %s\n' "$name"
-  else failed=$((failed + 1)); printf 'FAIL %s\n' "$name"; fi
-}
-s() { "$STEK" --store "$tmp/$1" "${@:2}"; }
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh" pair-cli-test
 
 s hub init --space team >/dev/null
 s hub record put directory --json '{"org":"hub"}' >/dev/null
@@ -86,5 +72,4 @@ set -e
 check 'no offer open: pair join exits 3 without asking' \
   bash -c "[ $join_rc = 3 ] && grep -q 'no pairing offer open' '$tmp/join.err' && ! grep -q 'pairing code: [0-9]' '$tmp/join.err'"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+cli_report
